@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { CommonModule } from '@keyshift/common';
+import { ConfigModule, KeyshiftConfig } from '@keyshift/config';
+import { CryptoModule } from '@keyshift/crypto';
+import { DatabaseModule } from '@keyshift/database';
+import { ApiTokensModule } from '@keyshift/features/api-tokens/api-tokens.module';
+import { AuditHttpModule } from '@keyshift/features/audit/audit-http.module';
+import { AuditModule } from '@keyshift/features/audit/audit.module';
+import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
+import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
+import { HealthModule } from '@keyshift/features/health/health.module';
+import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
+import { QueueModule } from '@keyshift/queue';
+import { ApiExceptionFilter } from './http/exception.filter';
+import { createValidationPipe } from './http/validation.pipe';
+
+/** The REST API's composition root: platform modules, then one module per feature. */
+@Module({})
+export class ApiModule {
+  static register(config: KeyshiftConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        CommonModule,
+        CryptoModule,
+        DatabaseModule,
+        QueueModule,
+        AuditModule,
+        MetricsModule,
+        ApiTokensModule,
+        AuthorizationServersModule,
+        ClientsHttpModule,
+        AuditHttpModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

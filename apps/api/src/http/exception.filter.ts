@@ -1,0 +1,30 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
+import { Logger, LOGGER } from '@keyshift/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toErrorResponse } from './error-body';
+
+/** One place that turns errors into `{ code, message, details? }`; internals never reach the caller. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, body, unexpected } = toErrorResponse(error, request.id);
+    if (unexpected) {
+      // The error object can carry a SQL statement with parameters: log the message and stack only.
+      const e = error as Error;
+      this.logger.error(
+        {
+          correlationId: request.id,
+          route: request.routeOptions?.url,
+          err: { name: e?.name, message: e?.message, stack: e?.stack },
+        },
+        'unexpected error',
+      );
+    }
+    void reply.status(status).send(body);
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Keyshift reads, with its default. README.md documents the same list;
+ * keep the two in step. Nothing outside libs/config reads process.env.
+ */
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL');
+const redisUrl = z
+  .string()
+  .url()
+  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
+
+/** 32 bytes, base64 or base64url encoded: the AES-256 key that wraps every per-record data key. */
+const masterKey = z
+  .string()
+  .transform((v) => Buffer.from(v, 'base64'))
+  .refine((b) => b.length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+
+export const envSchema = z.object({
+  DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/keyshift'),
+  KEYSHIFT_DB_POOL_SIZE: positiveInt.default(10),
+  KEYSHIFT_RUN_MIGRATIONS: bool.default(true),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  KEYSHIFT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, dot, dash and underscore only')
+    .default('keyshift'),
+  KEYSHIFT_MASTER_KEY: masterKey,
+  KEYSHIFT_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
+  KEYSHIFT_OUTBOUND_ALLOWLIST: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  KEYSHIFT_API_HOST: z.string().min(1).default('127.0.0.1'),
+  KEYSHIFT_API_PORT: port.default(3000),
+  KEYSHIFT_PUBLIC_URL: z.string().url().optional(),
+  KEYSHIFT_BODY_LIMIT_BYTES: positiveInt.default(16 * 1024 * 1024),
+  KEYSHIFT_IMPORT_MAX_ROWS: positiveInt.default(10_000),
+  KEYSHIFT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYSHIFT_RECONCILE_INTERVAL_SECONDS: positiveInt.default(5),
+  KEYSHIFT_RECONCILE_BATCH_SIZE: positiveInt.default(500),
+  KEYSHIFT_LEASE_SECONDS: positiveInt.default(300),
+  KEYSHIFT_WORKER_CONCURRENCY: positiveInt.default(10),
+  KEYSHIFT_SOAK_MIN_SUCCESSES: positiveInt.default(3),
+  KEYSHIFT_SOAK_MIN_SECONDS: z.coerce.number().int().min(0).default(3600),
+});
+
+export type RawEnv = Record<string, string | undefined>;

@@ -1,0 +1,59 @@
+import { envSchema, RawEnv } from './config.schema';
+
+/** The typed, validated configuration every module receives. Built once at boot. */
+export interface KeyshiftConfig {
+  database: { url: string; poolSize: number; runMigrations: boolean };
+  redis: { url: string; prefix: string };
+  crypto: { masterKey: Buffer };
+  auth: { adminToken: string };
+  outbound: { allowlist: readonly string[] };
+  api: { host: string; port: number; publicUrl: string; bodyLimitBytes: number; importMaxRows: number };
+  log: { level: string };
+  reconcile: { intervalSeconds: number; batchSize: number; leaseSeconds: number; concurrency: number };
+  soak: { minSuccesses: number; minSeconds: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super('Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment into a KeyshiftConfig, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: RawEnv): KeyshiftConfig {
+  // Empty strings count as unset, so `FOO= npm start` falls back to the default rather than failing.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    database: { url: e.DATABASE_URL, poolSize: e.KEYSHIFT_DB_POOL_SIZE, runMigrations: e.KEYSHIFT_RUN_MIGRATIONS },
+    redis: { url: e.REDIS_URL, prefix: e.KEYSHIFT_REDIS_PREFIX },
+    crypto: { masterKey: e.KEYSHIFT_MASTER_KEY },
+    auth: { adminToken: e.KEYSHIFT_ADMIN_TOKEN },
+    outbound: { allowlist: e.KEYSHIFT_OUTBOUND_ALLOWLIST },
+    api: {
+      host: e.KEYSHIFT_API_HOST,
+      port: e.KEYSHIFT_API_PORT,
+      publicUrl: (e.KEYSHIFT_PUBLIC_URL ?? `http://${e.KEYSHIFT_API_HOST}:${e.KEYSHIFT_API_PORT}`).replace(/\/$/, ''),
+      bodyLimitBytes: e.KEYSHIFT_BODY_LIMIT_BYTES,
+      importMaxRows: e.KEYSHIFT_IMPORT_MAX_ROWS,
+    },
+    log: { level: e.KEYSHIFT_LOG_LEVEL },
+    reconcile: {
+      intervalSeconds: e.KEYSHIFT_RECONCILE_INTERVAL_SECONDS,
+      batchSize: e.KEYSHIFT_RECONCILE_BATCH_SIZE,
+      leaseSeconds: e.KEYSHIFT_LEASE_SECONDS,
+      concurrency: e.KEYSHIFT_WORKER_CONCURRENCY,
+    },
+    soak: { minSuccesses: e.KEYSHIFT_SOAK_MIN_SUCCESSES, minSeconds: e.KEYSHIFT_SOAK_MIN_SECONDS },
+  };
+}

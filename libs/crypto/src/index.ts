@@ -1,0 +1,3 @@
+export * from './api-token';
+export * from './crypto.module';
+export * from './envelope-cipher';

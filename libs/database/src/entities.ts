@@ -1,0 +1,13 @@
+import { ApiTokenEntity } from '@keyshift/features/api-tokens/api-token.entity';
+import { AuditChainHeadEntity, AuditEventEntity } from '@keyshift/features/audit/audit-event.entity';
+import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
+import { ClientEntity } from '@keyshift/features/clients/client.entity';
+
+/** Every entity, in one list, so the app, the CLI data source and the drift test agree. */
+export const ENTITIES = [
+  ApiTokenEntity,
+  AuthorizationServerEntity,
+  ClientEntity,
+  AuditEventEntity,
+  AuditChainHeadEntity,
+];

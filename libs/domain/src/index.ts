@@ -1,0 +1,5 @@
+export * from './assert-unreachable';
+export * from './evidence';
+export * from './gates';
+export * from './phase-machine';
+export * from './phases';

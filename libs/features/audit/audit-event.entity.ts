@@ -1,0 +1,56 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * One link of the hash-chained, append-only audit log. A trigger in the database refuses UPDATE
+ * and DELETE; `hash` is SHA-256 over the canonical JSON (RFC 8785) of the event including
+ * `prevHash`, the previous event's hash.
+ */
+@Entity({ name: 'audit_events' })
+@Index('IDX_audit_events_subject', ['subjectType', 'subjectId', 'seq'])
+@Index('IDX_audit_events_action', ['action', 'seq'])
+@Index('IDX_audit_events_occurred_at', ['occurredAt'])
+export class AuditEventEntity {
+  /** Gap-free position in the chain, assigned under the chain-head lock. */
+  @PrimaryColumn('bigint')
+  seq!: string;
+
+  @Column('timestamptz', { name: 'occurred_at' })
+  occurredAt!: Date;
+
+  @Column('text')
+  actor!: string;
+
+  @Column('text')
+  action!: string;
+
+  @Column('text', { name: 'subject_type' })
+  subjectType!: string;
+
+  @Column('text', { name: 'subject_id' })
+  subjectId!: string;
+
+  @Column('jsonb', { nullable: true })
+  before!: Record<string, unknown> | null;
+
+  @Column('jsonb', { nullable: true })
+  after!: Record<string, unknown> | null;
+
+  @Column('char', { name: 'prev_hash', length: 64 })
+  prevHash!: string;
+
+  @Column('char', { length: 64 })
+  hash!: string;
+}
+
+/** A single row holding the chain's tip; locking it serialises appends. */
+@Entity({ name: 'audit_chain_head' })
+export class AuditChainHeadEntity {
+  @PrimaryColumn('smallint')
+  id!: number;
+
+  @Column('bigint', { name: 'last_seq' })
+  lastSeq!: string;
+
+  @Column('char', { name: 'last_hash', length: 64 })
+  lastHash!: string;
+}

@@ -1,0 +1,24 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { decodeCursor } from '@keyshift/common';
+import { AuditLog } from './audit-log.service';
+import { ListAuditEventsQueryDto } from './audit.dto';
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditLog) {}
+
+  @Get('events')
+  events(@Query() q: ListAuditEventsQueryDto) {
+    const afterSeq = q.cursor ? decodeCursor(q.cursor, (k) => /^\d+$/.test(k)) : undefined;
+    return this.audit.list({ ...q, afterSeq, limit: q.limit ?? 100 });
+  }
+
+  /** Recomputes the hash chain and names the first broken link, if any. */
+  @Get('verify')
+  verify() {
+    return this.audit.verify();
+  }
+}

@@ -1,0 +1,42 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ListQueryDto } from '../authorization-servers/authorization-servers.dto';
+
+export class ListAuditEventsQueryDto extends ListQueryDto {
+  @ApiPropertyOptional({ example: 'client' })
+  @IsOptional()
+  @MaxLength(100)
+  @IsString()
+  subjectType?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  subjectId?: string;
+
+  @ApiPropertyOptional({ example: 'client.advance' })
+  @IsOptional()
+  @MaxLength(100)
+  @IsString()
+  action?: string;
+
+  @ApiPropertyOptional({ example: 'api-token:bootstrap-admin' })
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  actor?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Events at or after this time.' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  since?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Events before this time.' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  until?: Date;
+}

@@ -1,0 +1,55 @@
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export enum ConnectorType {
+  Rfc7592 = 'rfc7592',
+  Manual = 'manual',
+}
+
+/** What discovery found at the server (filled by the vendor check). */
+export interface ServerCapabilities {
+  tokenEndpoint: string;
+  tokenEndpointAuthMethods: string[];
+  tokenEndpointAuthSigningAlgs: string[];
+  dpopSigningAlgs: string[];
+  mtlsEndpointAliases: Record<string, string> | null;
+  registrationEndpoint: string | null;
+  discoveredFrom: string;
+}
+
+@Entity({ name: 'authorization_servers' })
+@Check('CHK_authorization_servers_connector_type', `"connector_type" IN ('rfc7592', 'manual')`)
+@Check('CHK_authorization_servers_jwks_cache_seconds', `"jwks_cache_seconds" >= 0`)
+export class AuthorizationServerEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Index('UQ_authorization_servers_name', { unique: true })
+  @Column('text')
+  name!: string;
+
+  @Index('UQ_authorization_servers_issuer', { unique: true })
+  @Column('text')
+  issuer!: string;
+
+  @Column('text', { name: 'connector_type' })
+  connectorType!: ConnectorType;
+
+  /** How long the server caches a client's jwks_uri: sets the key-rotation overlap. */
+  @Column('integer', { name: 'jwks_cache_seconds' })
+  jwksCacheSeconds!: number;
+
+  @Column('jsonb', { nullable: true })
+  capabilities!: ServerCapabilities | null;
+
+  @Column('timestamptz', { name: 'capabilities_checked_at', nullable: true })
+  capabilitiesCheckedAt!: Date | null;
+
+  @Column('integer')
+  version!: number;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { IdParam } from '@keyshift/common';
+import { Role } from '../api-tokens/api-token.entity';
+import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
+import { Principal } from '../api-tokens/principal';
+import { CreateAuthorizationServerDto, ListQueryDto } from './authorization-servers.dto';
+import { AuthorizationServersService } from './authorization-servers.service';
+
+@ApiTags('authorization-servers')
+@ApiBearerAuth()
+@Controller('v1/authorization-servers')
+export class AuthorizationServersController {
+  constructor(private readonly servers: AuthorizationServersService) {}
+
+  @Post()
+  @MinRole(Role.Operator)
+  create(@Body() body: CreateAuthorizationServerDto, @CurrentPrincipal() by: Principal) {
+    return this.servers.create(body, by);
+  }
+
+  @Get()
+  list(@Query() query: ListQueryDto) {
+    return this.servers.list(query.limit, query.cursor);
+  }
+
+  @Get(':id')
+  get(@IdParam() id: string) {
+    return this.servers.get(id);
+  }
+}

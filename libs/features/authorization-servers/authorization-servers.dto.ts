@@ -1,0 +1,73 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsDefined,
+  IsEnum,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { ConnectorType } from './authorization-server.entity';
+
+export class ConnectorDto {
+  @ApiProperty({
+    enum: ConnectorType,
+    description: 'rfc7592: dynamic client management; manual: the operator changes the server.',
+  })
+  @IsEnum(ConnectorType)
+  type!: ConnectorType;
+}
+
+export class CreateAuthorizationServerDto {
+  @ApiProperty({ example: 'corp-idp' })
+  @MinLength(1)
+  @MaxLength(200)
+  @IsString()
+  name!: string;
+
+  @ApiProperty({
+    example: 'https://idp.example.com',
+    description: 'The issuer identifier exactly as the server states it.',
+  })
+  @MaxLength(2048)
+  @IsString()
+  issuer!: string;
+
+  @ApiProperty({ type: ConnectorDto })
+  @ValidateNested()
+  @Type(() => ConnectorDto)
+  @IsDefined()
+  connector!: ConnectorDto;
+
+  @ApiPropertyOptional({
+    default: 300,
+    description:
+      "How long the server caches a client's jwks_uri, in seconds; key rotation overlaps at least this long.",
+  })
+  @IsOptional()
+  @Min(0)
+  @Max(7 * 24 * 3600)
+  @IsInt()
+  jwksCacheSeconds?: number;
+}
+
+export class ListQueryDto {
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @Min(1)
+  @Max(500)
+  @IsInt()
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page.' })
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  cursor?: string;
+}

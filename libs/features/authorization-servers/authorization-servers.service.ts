@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { uniqueViolation } from '@keyshift/database';
+import { DataSource, MoreThan } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import { actorOf, Principal } from '../api-tokens/principal';
+import { AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
+import { CreateAuthorizationServerDto } from './authorization-servers.dto';
+import { issuerProblem } from './issuer-url';
+
+/** Until an operator says otherwise, assume a cautious JWKS cache time (node-oidc-provider uses 60 s). */
+const DEFAULT_JWKS_CACHE_SECONDS = 300;
+
+export interface AuthorizationServerView {
+  id: string;
+  name: string;
+  issuer: string;
+  connector: { type: string };
+  jwksCacheSeconds: number;
+  capabilities: (ServerCapabilities & { checkedAt: string }) | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toView(s: AuthorizationServerEntity): AuthorizationServerView {
+  return {
+    id: s.id,
+    name: s.name,
+    issuer: s.issuer,
+    connector: { type: s.connectorType },
+    jwksCacheSeconds: s.jwksCacheSeconds,
+    capabilities:
+      s.capabilities && s.capabilitiesCheckedAt
+        ? { ...s.capabilities, checkedAt: s.capabilitiesCheckedAt.toISOString() }
+        : null,
+    version: s.version,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+@Injectable()
+export class AuthorizationServersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: CreateAuthorizationServerDto, by: Principal): Promise<AuthorizationServerView> {
+    const problem = issuerProblem(input.issuer, this.config.outbound.allowlist);
+    if (problem) throw DomainError.validation([problem]);
+    const now = this.clock.now();
+    const row: AuthorizationServerEntity = {
+      id: newId(),
+      name: input.name,
+      issuer: input.issuer,
+      connectorType: input.connector.type,
+      jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
+      capabilities: null,
+      capabilitiesCheckedAt: null,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(AuthorizationServerEntity).insert(row);
+        await this.audit.append(manager, [
+          {
+            actor: actorOf(by),
+            action: 'authorization_server.created',
+            subjectType: 'authorization_server',
+            subjectId: row.id,
+            after: toView(row),
+          },
+        ]);
+      });
+    } catch (error) {
+      const constraint = uniqueViolation(error);
+      if (constraint === 'UQ_authorization_servers_name' || constraint === 'UQ_authorization_servers_issuer') {
+        const field = constraint.endsWith('name') ? 'name' : 'issuer';
+        throw new DomainError(ErrorCode.AlreadyExists, `an authorization server with this ${field} already exists`, {
+          field,
+        });
+      }
+      throw error;
+    }
+    return toView(row);
+  }
+
+  async get(id: string): Promise<AuthorizationServerView> {
+    const row = await this.dataSource.getRepository(AuthorizationServerEntity).findOne({ where: { id } });
+    if (!row) throw DomainError.notFound('authorization server', id);
+    return toView(row);
+  }
+
+  async list(limit = 50, cursor?: string): Promise<Page<AuthorizationServerView>> {
+    const after = cursor ? decodeCursor(cursor, isUuid) : undefined;
+    const rows = await this.dataSource.getRepository(AuthorizationServerEntity).find({
+      where: after ? { id: MoreThan(after) } : {},
+      order: { id: 'ASC' },
+      take: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(toView);
+    return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
+  }
+}

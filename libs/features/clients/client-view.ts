@@ -1,0 +1,132 @@
+import { GATE_DESCRIPTIONS, Phase, PhaseState } from '@keyshift/domain';
+import { ClientEntity } from './client.entity';
+
+/** The API's view of a client: no secret, token, ciphertext or fingerprint, ever. */
+export interface ClientView {
+  id: string;
+  authorizationServerId: string;
+  clientId: string;
+  authMethod: string;
+  secret: { status: string };
+  registration: { clientUri: string | null; hasAccessToken: boolean };
+  target: { authMethod: string; senderConstraint: string; strategy: string };
+  owner: string | null;
+  tags: string[];
+  phase: Phase;
+  state: PhaseState;
+  paused: boolean;
+  stateReason: string | null;
+  gate: string;
+  nextCheckAt: string | null;
+  cutoverConfirmedAt: string | null;
+  attempts: number;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The columns a view needs: list queries select these and leave ciphertexts in the table. */
+export const CLIENT_VIEW_COLUMNS = `id, authorization_server_id, client_id, auth_method, secret_status,
+  registration_client_uri, (registration_access_token_ciphertext IS NOT NULL) AS has_registration_access_token,
+  target_auth_method, target_sender_constraint, target_strategy, owner, tags, phase, state, paused, state_reason,
+  next_check_at, cutover_confirmed_at, attempts, version, created_at, updated_at`;
+
+export interface ClientViewRow {
+  id: string;
+  authorization_server_id: string;
+  client_id: string;
+  auth_method: string;
+  secret_status: string;
+  registration_client_uri: string | null;
+  has_registration_access_token: boolean;
+  target_auth_method: string;
+  target_sender_constraint: string;
+  target_strategy: string;
+  owner: string | null;
+  tags: string[];
+  phase: Phase;
+  state: PhaseState;
+  paused: boolean;
+  state_reason: string | null;
+  next_check_at: Date | null;
+  cutover_confirmed_at: Date | null;
+  attempts: number;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function viewFromRow(r: ClientViewRow): ClientView {
+  return {
+    id: r.id,
+    authorizationServerId: r.authorization_server_id,
+    clientId: r.client_id,
+    authMethod: r.auth_method,
+    secret: { status: r.secret_status },
+    registration: { clientUri: r.registration_client_uri, hasAccessToken: r.has_registration_access_token },
+    target: {
+      authMethod: r.target_auth_method,
+      senderConstraint: r.target_sender_constraint,
+      strategy: r.target_strategy,
+    },
+    owner: r.owner,
+    tags: r.tags,
+    phase: r.phase,
+    state: r.state,
+    paused: r.paused,
+    stateReason: r.state_reason,
+    gate: GATE_DESCRIPTIONS[r.phase],
+    nextCheckAt: r.next_check_at?.toISOString() ?? null,
+    cutoverConfirmedAt: r.cutover_confirmed_at?.toISOString() ?? null,
+    attempts: r.attempts,
+    version: r.version,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+export function viewFromEntity(c: ClientEntity): ClientView {
+  return viewFromRow({
+    id: c.id,
+    authorization_server_id: c.authorizationServerId,
+    client_id: c.clientId,
+    auth_method: c.authMethod,
+    secret_status: c.secretStatus,
+    registration_client_uri: c.registrationClientUri,
+    has_registration_access_token: c.registrationAccessTokenCiphertext !== null,
+    target_auth_method: c.targetAuthMethod,
+    target_sender_constraint: c.targetSenderConstraint,
+    target_strategy: c.targetStrategy,
+    owner: c.owner,
+    tags: c.tags,
+    phase: c.phase,
+    state: c.state,
+    paused: c.paused,
+    state_reason: c.stateReason,
+    next_check_at: c.nextCheckAt,
+    cutover_confirmed_at: c.cutoverConfirmedAt,
+    attempts: c.attempts,
+    version: c.version,
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  });
+}
+
+/** What the audit log records of a client: the view minus bookkeeping that changes on every write. */
+export function auditSummary(v: ClientView): Record<string, unknown> {
+  return {
+    clientId: v.clientId,
+    authorizationServerId: v.authorizationServerId,
+    authMethod: v.authMethod,
+    secret: v.secret.status,
+    hasRegistrationAccessToken: v.registration.hasAccessToken,
+    target: v.target,
+    owner: v.owner,
+    tags: v.tags,
+    phase: v.phase,
+    state: v.state,
+    paused: v.paused,
+    stateReason: v.stateReason,
+    version: v.version,
+  };
+}

@@ -1,0 +1,137 @@
+import { Phase, PhaseState } from '@keyshift/domain';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+
+export enum SourceAuthMethod {
+  ClientSecretBasic = 'client_secret_basic',
+  ClientSecretPost = 'client_secret_post',
+}
+
+export enum TargetAuthMethod {
+  PrivateKeyJwt = 'private_key_jwt',
+}
+
+export enum SenderConstraint {
+  Dpop = 'dpop',
+  None = 'none',
+}
+
+export enum MigrationStrategy {
+  InPlace = 'in_place',
+  Successor = 'successor',
+}
+
+export enum SecretStatus {
+  Present = 'present',
+  Shredded = 'shredded',
+}
+
+const sqlList = (values: string[]) => values.map((v) => `'${v}'`).join(', ');
+
+@Entity({ name: 'clients' })
+@Index('UQ_clients_server_client_id', ['authorizationServerId', 'clientId'], { unique: true })
+@Index('IDX_clients_owner_phase', ['owner', 'phase', 'id'])
+@Index('IDX_clients_phase_state', ['phase', 'state', 'id'])
+@Index('IDX_clients_server', ['authorizationServerId', 'id'])
+@Index('IDX_clients_due', ['nextCheckAt'], { where: `"next_check_at" IS NOT NULL AND "paused" = false` })
+@Index('IDX_clients_lease', ['leaseUntil'], { where: `"state" = 'running'` })
+// GIN has no decorator in TypeORM: the migration creates it and schema sync leaves it alone.
+@Index('IDX_clients_tags', { synchronize: false })
+@Check('CHK_clients_phase', `"phase" IN (${sqlList(Object.values(Phase))})`)
+@Check('CHK_clients_state', `"state" IN (${sqlList(Object.values(PhaseState))})`)
+@Check('CHK_clients_auth_method', `"auth_method" IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt')`)
+@Check('CHK_clients_secret_status', `"secret_status" IN ('present', 'shredded')`)
+@Check('CHK_clients_secret_shredded', `"secret_status" = 'present' OR "secret_ciphertext" IS NULL`)
+export class ClientEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('uuid', { name: 'authorization_server_id' })
+  authorizationServerId!: string;
+
+  @ManyToOne(() => AuthorizationServerEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'authorization_server_id', foreignKeyConstraintName: 'FK_clients_authorization_server' })
+  authorizationServer?: AuthorizationServerEntity;
+
+  /** The client_id at the authorization server. */
+  @Column('text', { name: 'client_id' })
+  clientId!: string;
+
+  @Column('text', { name: 'auth_method' })
+  authMethod!: string;
+
+  /** Envelope-encrypted shared secret; null once shredded. Never leaves the persistence layer. */
+  @Column('bytea', { name: 'secret_ciphertext', nullable: true })
+  secretCiphertext!: Buffer | null;
+
+  /** Keyed HMAC of the secret (see EnvelopeCipher.fingerprint): change detection without decrypting. */
+  @Column('text', { name: 'secret_fingerprint', nullable: true })
+  secretFingerprint!: string | null;
+
+  @Column('text', { name: 'secret_status' })
+  secretStatus!: SecretStatus;
+
+  @Column('bytea', { name: 'registration_access_token_ciphertext', nullable: true })
+  registrationAccessTokenCiphertext!: Buffer | null;
+
+  @Column('text', { name: 'registration_access_token_fingerprint', nullable: true })
+  registrationAccessTokenFingerprint!: string | null;
+
+  @Column('text', { name: 'registration_client_uri', nullable: true })
+  registrationClientUri!: string | null;
+
+  @Column('text', { name: 'target_auth_method' })
+  targetAuthMethod!: TargetAuthMethod;
+
+  @Column('text', { name: 'target_sender_constraint' })
+  targetSenderConstraint!: SenderConstraint;
+
+  @Column('text', { name: 'target_strategy' })
+  targetStrategy!: MigrationStrategy;
+
+  @Column('text', { nullable: true })
+  owner!: string | null;
+
+  @Column('text', { array: true, default: () => "'{}'" })
+  tags!: string[];
+
+  @Column('text')
+  phase!: Phase;
+
+  @Column('text')
+  state!: PhaseState;
+
+  @Column('boolean', { default: false })
+  paused!: boolean;
+
+  /** Why the client is waiting, blocked or failed, in words an operator can act on. */
+  @Column('text', { name: 'state_reason', nullable: true })
+  stateReason!: string | null;
+
+  /** When the reconciler should next look at the client; null means only a person moves it. */
+  @Column('timestamptz', { name: 'next_check_at', nullable: true })
+  nextCheckAt!: Date | null;
+
+  /** Identifies the worker lease while state = running; write-backs must present it. */
+  @Column('uuid', { name: 'lease_id', nullable: true })
+  leaseId!: string | null;
+
+  @Column('timestamptz', { name: 'lease_until', nullable: true })
+  leaseUntil!: Date | null;
+
+  @Column('integer', { default: 0 })
+  attempts!: number;
+
+  @Column('timestamptz', { name: 'cutover_confirmed_at', nullable: true })
+  cutoverConfirmedAt!: Date | null;
+
+  /** Optimistic concurrency: every write is `WHERE version = $seen` and bumps it. */
+  @Column('integer')
+  version!: number;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt!: Date;
+}

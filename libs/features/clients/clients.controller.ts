@@ -1,0 +1,84 @@
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { IdParam } from '@keyshift/common';
+import { Role } from '../api-tokens/api-token.entity';
+import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
+import { actorOf, Principal } from '../api-tokens/principal';
+import { ClientImportService } from './client-import.service';
+import { ClientTransitions } from './client-transitions.service';
+import { ConfirmCutoverDto, CreateClientDto, ImportQueryDto, ListClientsQueryDto, TransitionDto } from './clients.dto';
+import { ClientsService } from './clients.service';
+
+@ApiTags('clients')
+@ApiBearerAuth()
+@Controller('v1/clients')
+export class ClientsController {
+  constructor(
+    private readonly clients: ClientsService,
+    private readonly imports: ClientImportService,
+    private readonly transitions: ClientTransitions,
+  ) {}
+
+  @Post()
+  @MinRole(Role.Operator)
+  create(@Body() body: CreateClientDto, @CurrentPrincipal() by: Principal) {
+    return this.clients.create(body, by);
+  }
+
+  /** JSON array of POST /v1/clients bodies, or text/csv with the same field names as headers. */
+  @Post('import')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiConsumes('application/json', 'text/csv')
+  @ApiBody({
+    schema: { oneOf: [{ type: 'array', items: { $ref: '#/components/schemas/CreateClientDto' } }, { type: 'string' }] },
+  })
+  import(@Body() body: unknown, @Query() query: ImportQueryDto, @CurrentPrincipal() by: Principal) {
+    return this.imports.importBody(body, query.onError, by);
+  }
+
+  @Get()
+  list(@Query() query: ListClientsQueryDto) {
+    return this.clients.list(query);
+  }
+
+  @Get(':id')
+  get(@IdParam() id: string) {
+    return this.clients.get(id);
+  }
+
+  @Post(':id/advance')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  advance(@IdParam() id: string, @Body() body: TransitionDto, @CurrentPrincipal() by: Principal) {
+    return this.transitions.apply(id, { type: 'advance', by: 'operator' }, actorOf(by), body);
+  }
+
+  @Post(':id/rollback')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  rollback(@IdParam() id: string, @Body() body: TransitionDto, @CurrentPrincipal() by: Principal) {
+    return this.transitions.apply(id, { type: 'rollback' }, actorOf(by), body);
+  }
+
+  @Post(':id/pause')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  pause(@IdParam() id: string, @Body() body: TransitionDto, @CurrentPrincipal() by: Principal) {
+    return this.transitions.apply(id, { type: 'pause' }, actorOf(by), body);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  resume(@IdParam() id: string, @Body() body: TransitionDto, @CurrentPrincipal() by: Principal) {
+    return this.transitions.apply(id, { type: 'resume' }, actorOf(by), body);
+  }
+
+  @Post(':id/cutover/confirm')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  confirmCutover(@IdParam() id: string, @Body() body: ConfirmCutoverDto, @CurrentPrincipal() by: Principal) {
+    return this.transitions.apply(id, { type: 'cutover_confirmed' }, actorOf(by), { auditDetail: { note: body.note } });
+  }
+}

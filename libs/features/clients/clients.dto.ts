@@ -1,0 +1,162 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Phase, PhaseState } from '@keyshift/domain';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDefined,
+  IsEnum,
+  IsOptional,
+  IsString,
+  IsUrl,
+  IsUUID,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { ListQueryDto } from '../authorization-servers/authorization-servers.dto';
+import { MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+
+export class TargetDto {
+  @ApiProperty({ enum: TargetAuthMethod, description: 'tls_client_auth and self_signed_tls_client_auth come later.' })
+  @IsEnum(TargetAuthMethod)
+  authMethod!: TargetAuthMethod;
+
+  @ApiProperty({ enum: SenderConstraint })
+  @IsEnum(SenderConstraint)
+  senderConstraint!: SenderConstraint;
+
+  @ApiProperty({ enum: MigrationStrategy })
+  @IsEnum(MigrationStrategy)
+  strategy!: MigrationStrategy;
+}
+
+export class CreateClientDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  authorizationServerId!: string;
+
+  @ApiProperty({ description: 'The client_id registered at the authorization server.' })
+  @MinLength(1)
+  @MaxLength(255)
+  @IsString()
+  clientId!: string;
+
+  @ApiProperty({ enum: SourceAuthMethod, description: 'How the client authenticates today.' })
+  @IsEnum(SourceAuthMethod)
+  authMethod!: SourceAuthMethod;
+
+  @ApiProperty({ description: 'The shared secret. Encrypted at rest; never returned.', writeOnly: true })
+  @MinLength(1)
+  @MaxLength(4096)
+  @IsString()
+  clientSecret!: string;
+
+  @ApiPropertyOptional({
+    description: 'RFC 7592 registration access token. Encrypted at rest; never returned.',
+    writeOnly: true,
+  })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(4096)
+  @IsString()
+  registrationAccessToken?: string;
+
+  @ApiPropertyOptional({ description: 'RFC 7592 client configuration endpoint.' })
+  @IsOptional()
+  @IsUrl(
+    { require_protocol: true, require_tld: false, protocols: ['https', 'http'] },
+    { message: 'must be an absolute http(s) URL' },
+  )
+  @MaxLength(2048)
+  registrationClientUri?: string;
+
+  @ApiProperty({ type: TargetDto })
+  @ValidateNested()
+  @Type(() => TargetDto)
+  @IsDefined()
+  target!: TargetDto;
+
+  @ApiPropertyOptional({ nullable: true, example: 'team-payments' })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(200)
+  @IsString()
+  owner?: string | null;
+
+  @ApiPropertyOptional({ type: [String], example: ['pci', 'wave-1'] })
+  @IsOptional()
+  @ArrayMaxSize(50)
+  @MaxLength(64, { each: true })
+  @Matches(TAG, {
+    each: true,
+    message: 'each tag must start with a letter or digit and use letters, digits, . _ : / -',
+  })
+  @IsArray()
+  @IsString({ each: true })
+  tags?: string[];
+}
+
+export class ListClientsQueryDto extends ListQueryDto {
+  @ApiPropertyOptional({ enum: Phase })
+  @IsOptional()
+  @IsEnum(Phase)
+  phase?: Phase;
+
+  @ApiPropertyOptional({ enum: PhaseState })
+  @IsOptional()
+  @IsEnum(PhaseState)
+  state?: PhaseState;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  authorizationServerId?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  owner?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @MaxLength(64)
+  @IsString()
+  tag?: string;
+}
+
+export enum ImportErrorMode {
+  /** Any row error rejects the whole request: nothing is written (the default). */
+  Reject = 'reject',
+  /** Rows with errors are skipped and reported; the valid rows are written together. */
+  Skip = 'skip',
+}
+
+export class ImportQueryDto {
+  @ApiPropertyOptional({ enum: ImportErrorMode, default: ImportErrorMode.Reject })
+  @IsOptional()
+  @IsEnum(ImportErrorMode)
+  onError?: ImportErrorMode;
+}
+
+export class ConfirmCutoverDto {
+  @ApiProperty({
+    description: 'What was switched and by whom: kept in the audit trail.',
+    example: 'payments-api redeployed with the key (CHG-1234)',
+  })
+  @MinLength(1)
+  @MaxLength(2000)
+  @IsString()
+  note!: string;
+}
+
+export class TransitionDto {
+  @ApiPropertyOptional({ description: 'Refuse with 409 unless the client is still at this version.' })
+  @IsOptional()
+  @Type(() => Number)
+  expectedVersion?: number;
+}

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+/** The API process's Prometheus registry: process metrics, HTTP latency, and the estate by phase. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'keyshift_' });
+    this.httpDuration = new Histogram({
+      name: 'keyshift_http_request_duration_seconds',
+      help: 'HTTP request duration by route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'keyshift_clients',
+      help: 'Clients by migration phase and state',
+      labelNames: ['phase', 'state'],
+      registers: [this.registry],
+      // Counted at scrape time: one indexed GROUP BY, no counters to keep in step with the table.
+      async collect() {
+        const rows = (await dataSource.query(
+          'SELECT phase, state, count(*)::int AS n FROM clients GROUP BY phase, state',
+        )) as {
+          phase: string;
+          state: string;
+          n: number;
+        }[];
+        this.reset();
+        for (const r of rows) this.set({ phase: r.phase, state: r.state }, r.n);
+      },
+    });
+  }
+}

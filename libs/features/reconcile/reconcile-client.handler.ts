@@ -1,0 +1,57 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DomainError, ErrorCode, Logger, LOGGER } from '@keyshift/common';
+import { Phase, PhaseEvent, PhaseState } from '@keyshift/domain';
+import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
+import { DataSource } from 'typeorm';
+import { SYSTEM_ACTORS } from '../api-tokens/principal';
+import { ClientEntity } from '../clients/client.entity';
+import { ClientTransitions } from '../clients/client-transitions.service';
+import { PHASE_EXECUTORS, PhaseExecutor } from './phase-executor';
+
+const WRITE_BACK_ATTEMPTS = 3;
+
+/**
+ * Runs the current phase for one leased client and writes the outcome back under the lease. A
+ * stale job (the lease expired and moved on) does nothing: the client's current holder decides.
+ */
+@Injectable()
+export class ReconcileClientHandler implements JobHandler<JobName.ReconcileClient> {
+  readonly name = JobName.ReconcileClient;
+  private readonly executors: Map<Phase, PhaseExecutor>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transitions: ClientTransitions,
+    @Inject(PHASE_EXECUTORS) executors: PhaseExecutor[],
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.executors = new Map(executors.map((e) => [e.phase, e]));
+  }
+
+  async handle({ clientRowId, leaseId }: PayloadOf<JobName.ReconcileClient>): Promise<void> {
+    const client = await this.dataSource.getRepository(ClientEntity).findOne({ where: { id: clientRowId } });
+    if (!client || client.leaseId !== leaseId || client.state !== PhaseState.Running) {
+      this.logger.debug({ clientRowId, leaseId }, 'stale reconcile job skipped');
+      return;
+    }
+    const executor = this.executors.get(client.phase);
+    const event: PhaseEvent = executor
+      ? await executor.run(client)
+      : { type: 'needs_person', reason: `this Keyshift build has no executor for phase ${client.phase}` };
+    await this.writeBack(clientRowId, leaseId, event);
+  }
+
+  /** An operator's pause may land between read and write; re-reading and re-deciding is safe under the lease. */
+  private async writeBack(clientRowId: string, leaseId: string, event: PhaseEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transitions.apply(clientRowId, event, SYSTEM_ACTORS.worker, { leaseId });
+        return;
+      } catch (error) {
+        const conflict = error instanceof DomainError && error.code === ErrorCode.VersionConflict;
+        if (!conflict || attempt >= WRITE_BACK_ATTEMPTS) throw error;
+      }
+    }
+  }
+}

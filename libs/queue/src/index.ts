@@ -1,0 +1,5 @@
+export * from './job-queue.service';
+export * from './jobs';
+export * from './queue.module';
+export * from './redis-connection';
+export * from './job-worker.host';

@@ -1,0 +1,47 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { JOB_OPTIONS, jobIdOf, JobPayload, QUEUE_OF, QueueName } from './jobs';
+import { RedisConnection } from './redis-connection';
+
+/** Producer side: enqueues typed jobs with their deterministic ids and retry policy. */
+@Injectable()
+export class JobQueue implements OnApplicationShutdown {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(private readonly redis: RedisConnection) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.redis.client, prefix: this.redis.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async enqueue(job: JobPayload): Promise<void> {
+    await this.queue(QUEUE_OF[job.name]).add(job.name, job.data, { ...JOB_OPTIONS[job.name], jobId: jobIdOf(job) });
+  }
+
+  async enqueueMany(jobs: JobPayload[]): Promise<void> {
+    const byQueue = new Map<QueueName, JobPayload[]>();
+    for (const job of jobs) {
+      const batch = byQueue.get(QUEUE_OF[job.name]) ?? [];
+      batch.push(job);
+      byQueue.set(QUEUE_OF[job.name], batch);
+    }
+    for (const [name, batch] of byQueue) {
+      await this.queue(name).addBulk(
+        batch.map((job) => ({
+          name: job.name,
+          data: job.data,
+          opts: { ...JOB_OPTIONS[job.name], jobId: jobIdOf(job) },
+        })),
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
