@@ -20,10 +20,14 @@ function sqlType(column: ColumnMetadata): string {
   return column.length && type === 'char' ? `char(${column.length})` : type;
 }
 
-/** Array-typed columns go through jsonb, since unnest cannot produce one array per row from a 2-D array. */
+/**
+ * One array per column. Values are read by property name (our entities have no embeddeds), because
+ * getEntityValue on a foreign-key column reads the relation object instead of the id column.
+ * Array-typed columns go through jsonb, since unnest cannot produce one array per row from a 2-D array.
+ */
 function param(column: ColumnMetadata, rows: ObjectLiteral[]): unknown[] {
   return rows.map((row) => {
-    const value = column.getEntityValue(row);
+    const value: unknown = row[column.propertyName];
     return column.isArray ? (value == null ? null : JSON.stringify(value)) : (value ?? null);
   });
 }
@@ -45,7 +49,7 @@ export async function bulkInsert<T extends ObjectLiteral>(
 ): Promise<void> {
   if (rows.length === 0) return;
   const meta = manager.connection.getMetadata(target);
-  const columns = meta.columns.filter((c) => !c.isVirtual && c.relationMetadata === undefined);
+  const columns = meta.columns.filter((c) => !c.isVirtual);
   await manager.query(
     `INSERT INTO "${meta.tableName}" (${columns.map((c) => `"${c.databaseName}"`).join(', ')})
      SELECT ${columns.map((c) => selectExpr(c, 'u')).join(', ')} FROM ${unnestSource(columns)}`,

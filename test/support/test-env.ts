@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { KeyshiftConfig, loadConfig } from '@keyshift/config';
+import { databaseUrl, REDIS_URL, withAdmin } from './pg-admin';
+
+let counter = 0;
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database cloned from the run's migrated template: private to the calling test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const runId = process.env.KEYSHIFT_TEST_RUN_ID!;
+  const name = `${runId}_${process.pid}_${++counter}`;
+  await withAdmin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${process.env.KEYSHIFT_TEST_TEMPLATE_DB}"`));
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** A Redis key prefix private to one test file (cleaned up by global-teardown with the run). */
+export function redisPrefix(): string {
+  return `${process.env.KEYSHIFT_TEST_RUN_ID}-${process.pid}-${++counter}`;
+}
+
+/** Config for tests: private database and Redis prefix, random secrets, 127.0.0.1 allowlisted, quiet logs. */
+export function testConfig(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+): KeyshiftConfig & { adminToken: string } {
+  const adminToken = randomBytes(32).toString('base64url');
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    KEYSHIFT_REDIS_PREFIX: redisPrefix(),
+    KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
+    KEYSHIFT_ADMIN_TOKEN: adminToken,
+    KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1,localhost',
+    KEYSHIFT_LOG_LEVEL: process.env.KEYSHIFT_TEST_LOG_LEVEL ?? 'silent',
+    KEYSHIFT_RUN_MIGRATIONS: 'false',
+    ...env,
+  });
+  return { ...config, adminToken };
+}

@@ -1,0 +1,285 @@
+import fc from 'fast-check';
+import {
+  ALL_STATES,
+  canRollBackFrom,
+  ClientSnapshot,
+  decide,
+  Evidence,
+  GATE_DESCRIPTIONS,
+  GATE_EVIDENCE,
+  GatePolicy,
+  Phase,
+  PHASE_ORDER,
+  PhaseEvent,
+  PhaseState,
+} from '@keyshift/domain';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+const POLICY: GatePolicy = { soak: { minSuccesses: 3, minSeconds: 600 } };
+
+function aSnapshot(overrides: Partial<ClientSnapshot> = {}): ClientSnapshot {
+  return {
+    phase: Phase.VendorCheck,
+    state: PhaseState.Pending,
+    paused: false,
+    senderConstraint: 'dpop',
+    cutoverConfirmedAt: null,
+    attempts: 0,
+    reason: null,
+    ...overrides,
+  };
+}
+
+/** Evidence that satisfies each phase's gate. */
+const PASSING: Record<Exclude<Phase, Phase.Completed>, Evidence> = {
+  [Phase.VendorCheck]: { kind: 'vendor_support', supported: true },
+  [Phase.KeyRegistration]: { kind: 'key_probe', ok: true },
+  [Phase.ParallelAuth]: {
+    kind: 'parallel_soak',
+    secretSuccesses: 3,
+    keySuccesses: 3,
+    windowOpenedAt: new Date(NOW.getTime() - 600_000),
+  },
+  [Phase.Cutover]: { kind: 'key_probe', ok: true },
+  [Phase.SecretRevocation]: { kind: 'secret_probe_after_revocation', rejected: true },
+  [Phase.SenderConstraint]: { kind: 'dpop_probe', boundTokenIssued: true, unboundRefused: true },
+};
+
+const ALL_EVENTS: PhaseEvent[] = [
+  { type: 'start' },
+  ...Object.values(PASSING).map((evidence) => ({ type: 'evidence' as const, evidence })),
+  { type: 'transient_failure', reason: 'AS answered 503', retryAt: new Date(NOW.getTime() + 30_000) },
+  { type: 'retries_exhausted', reason: 'five 503s' },
+  { type: 'needs_person', reason: 'no registration access token' },
+  { type: 'lease_expired' },
+  { type: 'advance', by: 'operator' },
+  { type: 'advance', by: 'system' },
+  { type: 'cutover_confirmed' },
+  { type: 'rollback' },
+  { type: 'pause' },
+  { type: 'resume' },
+];
+
+const indexOf = (p: Phase) => PHASE_ORDER.indexOf(p);
+
+describe('phase machine: every phase × state × paused × event', () => {
+  const cases = PHASE_ORDER.flatMap((phase) =>
+    ALL_STATES.flatMap((state) =>
+      [false, true].flatMap((paused) => ALL_EVENTS.map((event) => ({ phase, state, paused, event }))),
+    ),
+  );
+
+  it.each(cases)('$phase/$state paused=$paused on $event.type', ({ phase, state, paused, event }) => {
+    const client = aSnapshot({ phase, state, paused, cutoverConfirmedAt: phase === Phase.Cutover ? NOW : null });
+    const decision = decide(client, event, NOW, POLICY);
+    if (!decision.ok) {
+      expect(decision.message.length).toBeGreaterThan(0);
+      return;
+    }
+    const { next } = decision;
+    const step = indexOf(next.phase) - indexOf(phase);
+    // No phase is ever skipped; only advance moves forward, only rollback moves back.
+    if (event.type === 'advance') expect(step).toBe(1);
+    else if (event.type === 'rollback') expect(step).toBe(-1);
+    else expect(step).toBe(0);
+    // Nothing rolls back across the point of no return.
+    if (step < 0) expect(indexOf(phase)).toBeLessThan(indexOf(Phase.SecretRevocation));
+    // Only a done gate advances; only a running phase accepts evidence or worker outcomes.
+    if (event.type === 'advance') expect(state).toBe(PhaseState.Done);
+    if (['evidence', 'transient_failure', 'retries_exhausted', 'needs_person', 'lease_expired'].includes(event.type)) {
+      expect(state).toBe(PhaseState.Running);
+    }
+    // A client that is not due has no nextCheckAt; a paused one is never due.
+    if (next.paused) expect(next.nextCheckAt).toBeNull();
+    if ([PhaseState.Blocked, PhaseState.Failed, PhaseState.Running].includes(next.state))
+      expect(next.nextCheckAt).toBeNull();
+    // The secret is shredded only on revocation evidence.
+    if (decision.effects.some((e) => e.type === 'shred_secret')) {
+      expect(phase).toBe(Phase.SecretRevocation);
+      expect(event).toMatchObject({
+        type: 'evidence',
+        evidence: { kind: 'secret_probe_after_revocation', rejected: true },
+      });
+    }
+  });
+});
+
+describe('phase machine: gates', () => {
+  const running = (phase: Phase, extra: Partial<ClientSnapshot> = {}) =>
+    aSnapshot({ phase, state: PhaseState.Running, ...extra });
+  const evidence = (e: Evidence): PhaseEvent => ({ type: 'evidence', evidence: e });
+
+  it('describes the gate of every phase and names the evidence it reads', () => {
+    for (const phase of PHASE_ORDER) expect(GATE_DESCRIPTIONS[phase]).toMatch(/\w/);
+    for (const phase of PHASE_ORDER.slice(0, -1)) expect(GATE_EVIDENCE[phase]).not.toBeNull();
+  });
+
+  it.each(Object.entries(PASSING))('%s: passing evidence marks the phase done and due for advance', (phase, e) => {
+    const d = decide(running(phase as Phase, { cutoverConfirmedAt: NOW }), evidence(e), NOW, POLICY);
+    expect(d).toMatchObject({ ok: true, next: { phase, state: PhaseState.Done, nextCheckAt: NOW } });
+  });
+
+  it('refuses evidence meant for another phase', () => {
+    const d = decide(running(Phase.SecretRevocation), evidence({ kind: 'key_probe', ok: true }), NOW, POLICY);
+    expect(d).toMatchObject({ ok: false, refusal: 'transition_not_allowed' });
+  });
+
+  it('blocks a vendor check naming what the server lacks', () => {
+    const d = decide(
+      running(Phase.VendorCheck),
+      evidence({ kind: 'vendor_support', supported: false, missing: ['private_key_jwt', 'ES256'] }),
+      NOW,
+      POLICY,
+    );
+    expect(d).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Blocked, reason: expect.stringContaining('private_key_jwt, ES256') },
+    });
+  });
+
+  it('keeps soaking until both counts and the window are reached, then rechecks when the window ends', () => {
+    const openedAt = new Date(NOW.getTime() - 60_000);
+    const short = decide(
+      running(Phase.ParallelAuth),
+      evidence({ kind: 'parallel_soak', secretSuccesses: 5, keySuccesses: 5, windowOpenedAt: openedAt }),
+      NOW,
+      POLICY,
+    );
+    expect(short).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Waiting, nextCheckAt: new Date(openedAt.getTime() + 600_000) },
+    });
+    const few = decide(
+      running(Phase.ParallelAuth),
+      evidence({ kind: 'parallel_soak', secretSuccesses: 5, keySuccesses: 2, windowOpenedAt: new Date(0) }),
+      NOW,
+      POLICY,
+    );
+    expect(few).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Waiting, reason: expect.stringContaining('key 2/3') },
+    });
+    const broken = decide(
+      running(Phase.ParallelAuth),
+      evidence({
+        kind: 'parallel_soak',
+        secretSuccesses: 5,
+        keySuccesses: 5,
+        windowOpenedAt: new Date(0),
+        rejection: 'secret: invalid_client',
+      }),
+      NOW,
+      POLICY,
+    );
+    expect(broken).toMatchObject({ ok: true, next: { state: PhaseState.Blocked } });
+  });
+
+  it('waits for an operator before judging a cutover, and fails with a switch-back when the key probe fails after it', () => {
+    const unconfirmed = decide(running(Phase.Cutover), evidence({ kind: 'key_probe', ok: true }), NOW, POLICY);
+    expect(unconfirmed).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Waiting, reason: expect.stringContaining('confirmation') },
+    });
+    const failed = decide(
+      running(Phase.Cutover, { cutoverConfirmedAt: NOW }),
+      evidence({ kind: 'key_probe', ok: false, detail: 'invalid_client' }),
+      NOW,
+      POLICY,
+    );
+    expect(failed).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Failed },
+      effects: [{ type: 'switch_back_to_secret' }],
+    });
+  });
+
+  it('does not revoke on hope: an old secret that still works keeps the phase waiting', () => {
+    const d = decide(
+      running(Phase.SecretRevocation),
+      evidence({ kind: 'secret_probe_after_revocation', rejected: false }),
+      NOW,
+      POLICY,
+    );
+    expect(d).toMatchObject({ ok: true, next: { state: PhaseState.Waiting }, effects: [] });
+  });
+
+  it('needs both DPoP facts, and passes the sender-constraint phase untouched when none was requested', () => {
+    const half = decide(
+      running(Phase.SenderConstraint),
+      evidence({ kind: 'dpop_probe', boundTokenIssued: true, unboundRefused: false }),
+      NOW,
+      POLICY,
+    );
+    expect(half).toMatchObject({ ok: true, next: { state: PhaseState.Waiting } });
+    const none = decide(
+      aSnapshot({ phase: Phase.SenderConstraint, senderConstraint: 'none' }),
+      { type: 'start' },
+      NOW,
+      POLICY,
+    );
+    expect(none).toMatchObject({ ok: true, next: { state: PhaseState.Done }, effects: [] });
+  });
+
+  it('refuses to advance a phase whose gate is not met, quoting the gate', () => {
+    const d = decide(
+      aSnapshot({ phase: Phase.KeyRegistration, state: PhaseState.Waiting }),
+      { type: 'advance', by: 'operator' },
+      NOW,
+      POLICY,
+    );
+    expect(d).toMatchObject({
+      ok: false,
+      refusal: 'gate_not_met',
+      message: expect.stringContaining(GATE_DESCRIPTIONS[Phase.KeyRegistration]),
+    });
+  });
+});
+
+describe('phase machine: rollback', () => {
+  it.each(PHASE_ORDER.map((p) => [p, canRollBackFrom(p)] as const))('from %s allowed=%s', (phase, allowed) => {
+    const d = decide(aSnapshot({ phase, state: PhaseState.Waiting }), { type: 'rollback' }, NOW, POLICY);
+    expect(d.ok).toBe(allowed);
+    if (d.ok) {
+      expect(d.next).toMatchObject({
+        phase: PHASE_ORDER[PHASE_ORDER.indexOf(phase) - 1],
+        state: PhaseState.Pending,
+        paused: true,
+      });
+      expect(d.effects).toEqual([{ type: 'revert_at_server', from: phase, to: d.next.phase }]);
+    }
+  });
+
+  it('is allowed up to and including cutover, never from secret revocation on', () => {
+    expect(PHASE_ORDER.filter(canRollBackFrom)).toEqual([Phase.KeyRegistration, Phase.ParallelAuth, Phase.Cutover]);
+  });
+});
+
+describe('phase machine: random event sequences (fast-check)', () => {
+  const eventArb = fc.constantFrom(...ALL_EVENTS);
+
+  it('never skips a phase, never crosses back over revocation, and reaches completed only through every gate', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 200 }), (events) => {
+        let client = aSnapshot();
+        const passed = new Set<Phase>();
+        let revoked = false;
+        for (const event of events) {
+          const d = decide(client, event, NOW, POLICY);
+          if (!d.ok) continue;
+          const from = indexOf(client.phase);
+          const to = indexOf(d.next.phase);
+          if (to > from) {
+            expect(to).toBe(from + 1);
+            passed.add(client.phase);
+          }
+          if (to < from) expect(revoked).toBe(false);
+          if (d.next.phase === Phase.SecretRevocation) revoked = true;
+          if (revoked) expect(to).toBeGreaterThanOrEqual(indexOf(Phase.SecretRevocation));
+          client = { ...client, ...d.next, reason: d.next.reason };
+        }
+        if (client.phase === Phase.Completed) expect(passed.size).toBe(PHASE_ORDER.length - 1);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
