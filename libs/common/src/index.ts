@@ -6,3 +6,4 @@ export * from './logger';
 export * from './common.module';
 export * from './id-param';
 export * from './validation';
+export * from './list-query.dto';

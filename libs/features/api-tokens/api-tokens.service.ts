@@ -50,8 +50,18 @@ export class ApiTokensService {
    * Makes KEYSHIFT_ADMIN_TOKEN a working admin token. Stored hashed like any other; changing the
    * variable and restarting rotates it (the old value stops working).
    */
-  async bootstrapAdmin(token: string): Promise<void> {
+  async bootstrapAdmin(token: string, attempt = 1): Promise<void> {
     const tokenHash = hashApiToken(token);
+    try {
+      await this.bootstrapOnce(tokenHash);
+    } catch (error) {
+      // Two replicas booting at once may both insert it: the loser re-reads and finds it done.
+      if (uniqueViolation(error) && attempt === 1) return this.bootstrapAdmin(token, 2);
+      throw error;
+    }
+  }
+
+  private async bootstrapOnce(tokenHash: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(ApiTokenEntity);
       const existing = await repo.findOne({ where: { name: BOOTSTRAP_NAME }, lock: { mode: 'pessimistic_write' } });

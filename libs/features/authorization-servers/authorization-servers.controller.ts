@@ -4,7 +4,8 @@ import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
 import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
 import { Principal } from '../api-tokens/principal';
-import { CreateAuthorizationServerDto, ListQueryDto } from './authorization-servers.dto';
+import { ListQueryDto } from '@keyshift/common';
+import { CreateAuthorizationServerDto } from './authorization-servers.dto';
 import { AuthorizationServersService } from './authorization-servers.service';
 
 @ApiTags('authorization-servers')

@@ -55,19 +55,3 @@ export class CreateAuthorizationServerDto {
   @IsInt()
   jwksCacheSeconds?: number;
 }
-
-export class ListQueryDto {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1)
-  @Max(500)
-  @IsInt()
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page.' })
-  @IsOptional()
-  @MaxLength(200)
-  @IsString()
-  cursor?: string;
-}

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { ClientSnapshot, decide, Effect, GatePolicy, NextState, PhaseEvent } from '@keyshift/domain';
+import { ClientSnapshot, decide, Effect, GatePolicy, NextState, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from './client.entity';
@@ -106,7 +106,7 @@ export class ClientTransitions {
     }
 
     const before = viewFromEntity(client);
-    const stillLeased = decision.next.state === 'running';
+    const stillLeased = decision.next.state === PhaseState.Running;
     const changes: Partial<ClientEntity> = {
       ...columnsOf(decision.next),
       leaseId: stillLeased ? client.leaseId : null,

@@ -15,7 +15,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { ListQueryDto } from '../authorization-servers/authorization-servers.dto';
+import { ListQueryDto } from '@keyshift/common';
 import { MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
