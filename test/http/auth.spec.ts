@@ -8,6 +8,7 @@ const V1_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['post', '/v1/authorization-servers'],
   ['get', '/v1/authorization-servers'],
   ['get', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000'],
+  ['post', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/discover'],
   ['post', '/v1/clients'],
   ['post', '/v1/clients/import'],
   ['get', '/v1/clients'],

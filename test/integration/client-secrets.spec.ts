@@ -11,6 +11,8 @@ import { AuthorizationServersService } from '@keyshift/features/authorization-se
 import { ClientSecrets } from '@keyshift/features/clients/client-secrets.service';
 import { ClientsModule } from '@keyshift/features/clients/clients.module';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
+import { OutboundModule } from '@keyshift/outbound';
+import { QueueModule } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { aClient, anAuthorizationServer } from '../support/factories';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
@@ -24,7 +26,17 @@ describe('ClientSecrets: the only way to open a sealed secret', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     app = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(testConfig(db)), CommonModule, CryptoModule, DatabaseModule, AuditModule, ClientsModule, AuthorizationServersModule],
+      imports: [
+        ConfigModule.forRoot(testConfig(db)),
+        CommonModule,
+        CryptoModule,
+        DatabaseModule,
+        QueueModule,
+        OutboundModule,
+        AuditModule,
+        ClientsModule,
+        AuthorizationServersModule,
+      ],
     }).compile();
   });
   afterAll(async () => {
@@ -37,9 +49,13 @@ describe('ClientSecrets: the only way to open a sealed secret', () => {
     const body = aClient(server.id, { registrationAccessToken: 'rat-123' });
     const client = await app.get(ClientsService).create(body as never, operator);
 
-    const seen = await app.get(ClientSecrets).use(client.id, 'client_secret', 'probe client_secret_basic', 'system:worker', async (s) => s);
+    const seen = await app
+      .get(ClientSecrets)
+      .use(client.id, 'client_secret', 'probe client_secret_basic', 'system:worker', async (s) => s);
     expect(seen).toBe(body.clientSecret);
-    const rat = await app.get(ClientSecrets).use(client.id, 'registration_access_token', 'RFC 7592 read', 'system:worker', async (s) => s);
+    const rat = await app
+      .get(ClientSecrets)
+      .use(client.id, 'registration_access_token', 'RFC 7592 read', 'system:worker', async (s) => s);
     expect(rat).toBe('rat-123');
 
     const events = await app.get(AuditLog).list({ subjectId: client.id, action: 'client.secret_accessed', limit: 10 });
@@ -55,9 +71,16 @@ describe('ClientSecrets: the only way to open a sealed secret', () => {
     const a = await app.get(ClientsService).create(aClient(server.id) as never, operator);
     const b = await app.get(ClientsService).create(aClient(server.id) as never, operator);
     const ds = app.get(DataSource);
-    await ds.query('UPDATE clients SET secret_ciphertext = (SELECT secret_ciphertext FROM clients WHERE id = $1) WHERE id = $2', [a.id, b.id]);
-    await expect(app.get(ClientSecrets).use(b.id, 'client_secret', 'test', 'x', async (s) => s)).rejects.toThrow('does not open');
+    await ds.query(
+      'UPDATE clients SET secret_ciphertext = (SELECT secret_ciphertext FROM clients WHERE id = $1) WHERE id = $2',
+      [a.id, b.id],
+    );
+    await expect(app.get(ClientSecrets).use(b.id, 'client_secret', 'test', 'x', async (s) => s)).rejects.toThrow(
+      'does not open',
+    );
     await ds.query(`UPDATE clients SET secret_ciphertext = NULL, secret_status = 'shredded' WHERE id = $1`, [a.id]);
-    await expect(app.get(ClientSecrets).use(a.id, 'client_secret', 'test', 'x', async (s) => s)).rejects.toBeInstanceOf(DomainError);
+    await expect(app.get(ClientSecrets).use(a.id, 'client_secret', 'test', 'x', async (s) => s)).rejects.toBeInstanceOf(
+      DomainError,
+    );
   });
 });

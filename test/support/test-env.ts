@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { KeyshiftConfig, loadConfig } from '@keyshift/config';
 import { databaseUrl, REDIS_URL, withAdmin } from './pg-admin';
 
-let counter = 0;
-
 export interface TestDatabase {
   name: string;
   url: string;
@@ -13,7 +11,8 @@ export interface TestDatabase {
 /** A fresh database cloned from the run's migrated template: private to the calling test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const runId = process.env.KEYSHIFT_TEST_RUN_ID!;
-  const name = `${runId}_${process.pid}_${++counter}`;
+  // Random, not a counter: Jest reuses worker processes across files with fresh module state.
+  const name = `${runId}_${randomBytes(5).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${process.env.KEYSHIFT_TEST_TEMPLATE_DB}"`));
   return {
     name,
@@ -24,7 +23,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** A Redis key prefix private to one test file (cleaned up by global-teardown with the run). */
 export function redisPrefix(): string {
-  return `${process.env.KEYSHIFT_TEST_RUN_ID}-${process.pid}-${++counter}`;
+  return `${process.env.KEYSHIFT_TEST_RUN_ID}-${randomBytes(5).toString('hex')}`;
 }
 
 /** Config for tests: private database and Redis prefix, random secrets, 127.0.0.1 allowlisted, quiet logs. */

@@ -7,10 +7,11 @@ import { DatabaseModule } from '@keyshift/database';
 import { ApiTokensModule } from '@keyshift/features/api-tokens/api-tokens.module';
 import { AuditHttpModule } from '@keyshift/features/audit/audit-http.module';
 import { AuditModule } from '@keyshift/features/audit/audit.module';
-import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
+import { AuthorizationServersHttpModule } from '@keyshift/features/authorization-servers/authorization-servers-http.module';
 import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
+import { OutboundModule } from '@keyshift/outbound';
 import { QueueModule } from '@keyshift/queue';
 import { ApiExceptionFilter } from './http/exception.filter';
 import { createValidationPipe } from './http/validation.pipe';
@@ -27,10 +28,11 @@ export class ApiModule {
         CryptoModule,
         DatabaseModule,
         QueueModule,
+        OutboundModule,
         AuditModule,
         MetricsModule,
         ApiTokensModule,
-        AuthorizationServersModule,
+        AuthorizationServersHttpModule,
         ClientsHttpModule,
         AuditHttpModule,
         HealthModule,

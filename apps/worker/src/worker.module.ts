@@ -4,10 +4,15 @@ import { ConfigModule, KeyshiftConfig } from '@keyshift/config';
 import { CryptoModule } from '@keyshift/crypto';
 import { DatabaseModule } from '@keyshift/database';
 import { AuditModule } from '@keyshift/features/audit/audit.module';
+import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
+import { DiscoverServerHandler } from '@keyshift/features/authorization-servers/discover-server.handler';
+import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
+import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
 import { ReconcileModule } from '@keyshift/features/reconcile/reconcile.module';
-import { QueueModule } from '@keyshift/queue';
+import { OutboundModule } from '@keyshift/outbound';
+import { JOB_HANDLERS, JobWorkerHost, QueueModule } from '@keyshift/queue';
 
-/** The worker's composition root: no HTTP, just BullMQ processors and the scheduler. */
+/** The worker's composition root: no HTTP, just BullMQ processors (one handler per job name) and the scheduler. */
 @Module({})
 export class WorkerModule {
   static register(config: KeyshiftConfig): DynamicModule {
@@ -19,8 +24,18 @@ export class WorkerModule {
         CryptoModule,
         DatabaseModule,
         QueueModule,
+        OutboundModule,
         AuditModule,
+        AuthorizationServersModule,
         ReconcileModule,
+      ],
+      providers: [
+        JobWorkerHost,
+        {
+          provide: JOB_HANDLERS,
+          inject: [ReconcileSweepHandler, ReconcileClientHandler, DiscoverServerHandler],
+          useFactory: (...handlers: unknown[]) => handlers,
+        },
       ],
     };
   }

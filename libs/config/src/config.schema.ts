@@ -43,6 +43,11 @@ export const envSchema = z.object({
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
     ),
+  KEYSHIFT_OUTBOUND_TIMEOUT_MS: positiveInt.default(5000),
+  KEYSHIFT_OUTBOUND_MAX_RESPONSE_BYTES: positiveInt.default(1024 * 1024),
+  KEYSHIFT_DISCOVERY_MAX_AGE_SECONDS: positiveInt.default(3600),
+  KEYSHIFT_DISCOVERY_RECHECK_SECONDS: positiveInt.default(10),
+  KEYSHIFT_PHASE_MAX_ATTEMPTS: positiveInt.default(10),
   KEYSHIFT_API_HOST: z.string().min(1).default('127.0.0.1'),
   KEYSHIFT_API_PORT: port.default(3000),
   KEYSHIFT_PUBLIC_URL: z.string().url().optional(),

@@ -6,11 +6,18 @@ export interface KeyshiftConfig {
   redis: { url: string; prefix: string };
   crypto: { masterKey: Buffer };
   auth: { adminToken: string };
-  outbound: { allowlist: readonly string[] };
+  outbound: { allowlist: readonly string[]; timeoutMs: number; maxResponseBytes: number };
   api: { host: string; port: number; publicUrl: string; bodyLimitBytes: number; importMaxRows: number };
   log: { level: string };
-  reconcile: { intervalSeconds: number; batchSize: number; leaseSeconds: number; concurrency: number };
+  reconcile: {
+    intervalSeconds: number;
+    batchSize: number;
+    leaseSeconds: number;
+    concurrency: number;
+    maxAttempts: number;
+  };
   soak: { minSuccesses: number; minSeconds: number };
+  discovery: { maxAgeSeconds: number; recheckSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -39,7 +46,11 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
     redis: { url: e.REDIS_URL, prefix: e.KEYSHIFT_REDIS_PREFIX },
     crypto: { masterKey: e.KEYSHIFT_MASTER_KEY },
     auth: { adminToken: e.KEYSHIFT_ADMIN_TOKEN },
-    outbound: { allowlist: e.KEYSHIFT_OUTBOUND_ALLOWLIST },
+    outbound: {
+      allowlist: e.KEYSHIFT_OUTBOUND_ALLOWLIST,
+      timeoutMs: e.KEYSHIFT_OUTBOUND_TIMEOUT_MS,
+      maxResponseBytes: e.KEYSHIFT_OUTBOUND_MAX_RESPONSE_BYTES,
+    },
     api: {
       host: e.KEYSHIFT_API_HOST,
       port: e.KEYSHIFT_API_PORT,
@@ -53,7 +64,12 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
       batchSize: e.KEYSHIFT_RECONCILE_BATCH_SIZE,
       leaseSeconds: e.KEYSHIFT_LEASE_SECONDS,
       concurrency: e.KEYSHIFT_WORKER_CONCURRENCY,
+      maxAttempts: e.KEYSHIFT_PHASE_MAX_ATTEMPTS,
     },
     soak: { minSuccesses: e.KEYSHIFT_SOAK_MIN_SUCCESSES, minSeconds: e.KEYSHIFT_SOAK_MIN_SECONDS },
+    discovery: {
+      maxAgeSeconds: e.KEYSHIFT_DISCOVERY_MAX_AGE_SECONDS,
+      recheckSeconds: e.KEYSHIFT_DISCOVERY_RECHECK_SECONDS,
+    },
   };
 }

@@ -3,3 +3,4 @@ export * from './evidence';
 export * from './gates';
 export * from './phase-machine';
 export * from './phases';
+export * from './vendor-support';

@@ -19,6 +19,7 @@ export interface ServerCapabilities {
 @Entity({ name: 'authorization_servers' })
 @Check('CHK_authorization_servers_connector_type', `"connector_type" IN ('rfc7592', 'manual')`)
 @Check('CHK_authorization_servers_jwks_cache_seconds', `"jwks_cache_seconds" >= 0`)
+@Check('CHK_authorization_servers_discovery_status', `"discovery_status" IN ('ok', 'failed')`)
 export class AuthorizationServerEntity {
   @PrimaryColumn('uuid')
   id!: string;
@@ -43,6 +44,17 @@ export class AuthorizationServerEntity {
 
   @Column('timestamptz', { name: 'capabilities_checked_at', nullable: true })
   capabilitiesCheckedAt!: Date | null;
+
+  /** Outcome of the last discovery attempt: `ok`, `failed`, or null before the first. */
+  @Column('text', { name: 'discovery_status', nullable: true })
+  discoveryStatus!: 'ok' | 'failed' | null;
+
+  /** Why the last discovery failed (no secrets: host and path at most). */
+  @Column('text', { name: 'discovery_error', nullable: true })
+  discoveryError!: string | null;
+
+  @Column('timestamptz', { name: 'discovery_attempted_at', nullable: true })
+  discoveryAttemptedAt!: Date | null;
 
   @Column('integer')
   version!: number;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
@@ -28,5 +28,13 @@ export class AuthorizationServersController {
   @Get(':id')
   get(@IdParam() id: string) {
     return this.servers.get(id);
+  }
+
+  /** Re-reads the server's metadata in the background; GET the server to see the result. */
+  @Post(':id/discover')
+  @HttpCode(202)
+  @MinRole(Role.Operator)
+  discover(@IdParam() id: string) {
+    return this.servers.requestDiscovery(id);
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { uniqueViolation } from '@keyshift/database';
+import { JobName, JobQueue } from '@keyshift/queue';
 import { DataSource, MoreThan } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { actorOf, Principal } from '../api-tokens/principal';
@@ -20,12 +21,13 @@ export interface AuthorizationServerView {
   connector: { type: string };
   jwksCacheSeconds: number;
   capabilities: (ServerCapabilities & { checkedAt: string }) | null;
+  discovery: { status: 'ok' | 'failed' | null; error: string | null; attemptedAt: string | null };
   version: number;
   createdAt: string;
   updatedAt: string;
 }
 
-function toView(s: AuthorizationServerEntity): AuthorizationServerView {
+export function toServerView(s: AuthorizationServerEntity): AuthorizationServerView {
   return {
     id: s.id,
     name: s.name,
@@ -36,6 +38,11 @@ function toView(s: AuthorizationServerEntity): AuthorizationServerView {
       s.capabilities && s.capabilitiesCheckedAt
         ? { ...s.capabilities, checkedAt: s.capabilitiesCheckedAt.toISOString() }
         : null,
+    discovery: {
+      status: s.discoveryStatus,
+      error: s.discoveryError,
+      attemptedAt: s.discoveryAttemptedAt?.toISOString() ?? null,
+    },
     version: s.version,
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
@@ -49,6 +56,7 @@ export class AuthorizationServersService {
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly queue: JobQueue,
   ) {}
 
   async create(input: CreateAuthorizationServerDto, by: Principal): Promise<AuthorizationServerView> {
@@ -63,6 +71,9 @@ export class AuthorizationServersService {
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
       capabilities: null,
       capabilitiesCheckedAt: null,
+      discoveryStatus: null,
+      discoveryError: null,
+      discoveryAttemptedAt: null,
       version: 1,
       createdAt: now,
       updatedAt: now,
@@ -76,7 +87,7 @@ export class AuthorizationServersService {
             action: 'authorization_server.created',
             subjectType: 'authorization_server',
             subjectId: row.id,
-            after: toView(row),
+            after: toServerView(row),
           },
         ]);
       });
@@ -90,13 +101,30 @@ export class AuthorizationServersService {
       }
       throw error;
     }
-    return toView(row);
+    // After commit: the vendor check starts as soon as the server exists. If Redis is down the
+    // server is still created; the vendor-check executor asks for discovery again when it needs it.
+    await this.requestDiscoveryOf(row.id).catch(() => undefined);
+    return toServerView(row);
+  }
+
+  /** Queues a discovery of the server's metadata (POST /v1/authorization-servers/{id}/discover). */
+  async requestDiscovery(id: string): Promise<{ serverId: string; queued: true }> {
+    await this.get(id);
+    await this.requestDiscoveryOf(id);
+    return { serverId: id, queued: true };
+  }
+
+  private requestDiscoveryOf(serverId: string): Promise<void> {
+    return this.queue.enqueue({
+      name: JobName.DiscoverServer,
+      data: { serverId, requestedAt: this.clock.now().getTime() },
+    });
   }
 
   async get(id: string): Promise<AuthorizationServerView> {
     const row = await this.dataSource.getRepository(AuthorizationServerEntity).findOne({ where: { id } });
     if (!row) throw DomainError.notFound('authorization server', id);
-    return toView(row);
+    return toServerView(row);
   }
 
   async list(limit = 50, cursor?: string): Promise<Page<AuthorizationServerView>> {
@@ -106,7 +134,7 @@ export class AuthorizationServersService {
       order: { id: 'ASC' },
       take: limit + 1,
     });
-    const items = rows.slice(0, limit).map(toView);
+    const items = rows.slice(0, limit).map(toServerView);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DomainError, ErrorCode, Logger, LOGGER } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Phase, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
@@ -25,6 +26,7 @@ export class ReconcileClientHandler implements JobHandler<JobName.ReconcileClien
     private readonly transitions: ClientTransitions,
     @Inject(PHASE_EXECUTORS) executors: PhaseExecutor[],
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
   ) {
     this.executors = new Map(executors.map((e) => [e.phase, e]));
   }
@@ -36,9 +38,12 @@ export class ReconcileClientHandler implements JobHandler<JobName.ReconcileClien
       return;
     }
     const executor = this.executors.get(client.phase);
-    const event: PhaseEvent = executor
+    let event: PhaseEvent = executor
       ? await executor.run(client)
       : { type: 'needs_person', reason: `this Keyshift build has no executor for phase ${client.phase}` };
+    if (event.type === 'transient_failure' && client.attempts >= this.config.reconcile.maxAttempts) {
+      event = { type: 'retries_exhausted', reason: `${event.reason} (gave up after ${client.attempts} attempts)` };
+    }
     await this.writeBack(clientRowId, leaseId, event);
   }
 

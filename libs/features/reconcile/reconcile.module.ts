@@ -1,28 +1,22 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { JOB_HANDLERS, JobWorkerHost } from '@keyshift/queue';
+import { AuthorizationServersModule } from '../authorization-servers/authorization-servers.module';
 import { ClientsModule } from '../clients/clients.module';
-import { PHASE_EXECUTORS, PhaseExecutor } from './phase-executor';
+import { VendorCheckExecutor } from '../vendor-check/vendor-check.executor';
+import { PHASE_EXECUTORS } from './phase-executor';
 import { ReconcileClientHandler } from './reconcile-client.handler';
 import { ReconcileSweepHandler } from './reconcile-sweep.handler';
 import { ReconcileTick } from './reconcile.tick';
 
-/** Phase executors registered so far: later features add theirs here. */
-const executors: PhaseExecutor[] = [];
-
+/** The reconcile loop and the phase executors it runs (one per phase; more arrive with later features). */
 @Module({
-  imports: [ScheduleModule.forRoot(), ClientsModule],
+  imports: [ScheduleModule.forRoot(), ClientsModule, AuthorizationServersModule],
   providers: [
     ReconcileSweepHandler,
     ReconcileClientHandler,
     ReconcileTick,
-    JobWorkerHost,
-    { provide: PHASE_EXECUTORS, useValue: executors },
-    {
-      provide: JOB_HANDLERS,
-      inject: [ReconcileSweepHandler, ReconcileClientHandler],
-      useFactory: (...handlers: unknown[]) => handlers,
-    },
+    VendorCheckExecutor,
+    { provide: PHASE_EXECUTORS, inject: [VendorCheckExecutor], useFactory: (...executors: unknown[]) => executors },
   ],
   exports: [ReconcileSweepHandler, ReconcileClientHandler, ReconcileTick],
 })

@@ -2,6 +2,7 @@ import { JobsOptions } from 'bullmq';
 
 export enum QueueName {
   Reconcile = 'reconcile',
+  Discovery = 'discovery',
 }
 
 export enum JobName {
@@ -9,18 +10,22 @@ export enum JobName {
   ReconcileSweep = 'reconcile.sweep',
   /** Carry out one leased client's current phase. */
   ReconcileClient = 'reconcile.client',
+  /** Read an authorization server's metadata document and record its capabilities. */
+  DiscoverServer = 'discovery.server',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
 export type JobPayload =
   | { name: JobName.ReconcileSweep; data: { tick: number } }
-  | { name: JobName.ReconcileClient; data: { clientRowId: string; leaseId: string } };
+  | { name: JobName.ReconcileClient; data: { clientRowId: string; leaseId: string } }
+  | { name: JobName.DiscoverServer; data: { serverId: string; requestedAt: number } };
 
 export type PayloadOf<N extends JobName> = Extract<JobPayload, { name: N }>['data'];
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.ReconcileSweep]: QueueName.Reconcile,
   [JobName.ReconcileClient]: QueueName.Reconcile,
+  [JobName.DiscoverServer]: QueueName.Discovery,
 };
 
 /**
@@ -33,6 +38,9 @@ export function jobIdOf(job: JobPayload): string {
       return `${job.name}/${job.data.tick}`;
     case JobName.ReconcileClient:
       return `${job.name}/${job.data.clientRowId}/${job.data.leaseId}`;
+    case JobName.DiscoverServer:
+      // Requests within the same 10 s collapse into one fetch.
+      return `${job.name}/${job.data.serverId}/${Math.floor(job.data.requestedAt / 10_000)}`;
   }
 }
 
@@ -50,5 +58,12 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: { count: 1_000, age: 3600 },
     removeOnFail: { count: 10_000 },
+  },
+  [JobName.DiscoverServer]: {
+    // Only transient failures (unreachable, timeout, 429, 5xx) throw and so retry: 2, 4, 8, 16 s.
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: { count: 1_000 },
+    removeOnFail: { count: 1_000 },
   },
 };

@@ -1,0 +1,100 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/**
+ * A real, OpenID-certified authorization server (node-oidc-provider) for tests and the demo:
+ * dynamic registration and management (RFC 7591/7592), client credentials, introspection,
+ * revocation, DPoP and every client authentication method, over plain http on loopback.
+ * Configuration only; no behaviour of the server is faked.
+ */
+export interface AuthorizationServerOptions {
+  host?: string;
+  port?: number;
+  /** Rotate the registration access token on every RFC 7592 PUT (the server's default). */
+  rotateRegistrationAccessToken?: boolean;
+}
+
+export interface RunningAuthorizationServer {
+  issuer: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startAuthorizationServer(
+  options: AuthorizationServerOptions = {},
+): Promise<RunningAuthorizationServer> {
+  // oidc-provider is ESM-only; Node 20.19+ loads it through a native dynamic import.
+  const { default: Provider } = (await import('oidc-provider')) as {
+    default: new (issuer: string, config: object) => OidcProvider;
+  };
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
+
+  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const provider = new Provider(issuer, {
+    jwks: { keys: [{ ...signingKey, kid: 'demo-as-signing', use: 'sig', alg: 'ES256' }] },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true },
+      registrationManagement: {
+        enabled: true,
+        rotateRegistrationAccessToken: options.rotateRegistrationAccessToken ?? true,
+      },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      dPoP: { enabled: true },
+      mTLS: {
+        enabled: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        certificateBoundAccessTokens: true,
+        // Plain http on loopback has no TLS layer: no certificate is ever presented, so mTLS
+        // methods are advertised (for discovery) but cannot authenticate here.
+        getCertificate: () => undefined,
+        certificateAuthorized: () => false,
+        certificateSubjectMatches: () => false,
+      },
+    },
+    clientAuthMethods: [
+      'client_secret_basic',
+      'client_secret_post',
+      'client_secret_jwt',
+      'private_key_jwt',
+      'tls_client_auth',
+      'self_signed_tls_client_auth',
+      'none',
+    ],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519', 'HS256'],
+      dPoPSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'],
+    },
+    scopes: ['openid', 'api'],
+    clientDefaults: {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      id_token_signed_response_alg: 'ES256',
+    },
+    ttl: { ClientCredentials: 300 },
+  });
+  provider.proxy = false;
+  server.on('request', provider.callback());
+  return {
+    issuer,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface OidcProvider {
+  proxy: boolean;
+  callback(): (req: unknown, res: unknown) => void;
+}

@@ -1,0 +1,23 @@
+import { startAuthorizationServer } from './authorization-server';
+
+/**
+ * Runs the demo/test authorization server as its own process and prints one JSON line,
+ * `{"issuer": "..."}`, once it listens. Arguments: `--port N` (0 = any), `--no-rotate-rat`.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const portArg = args.indexOf('--port');
+  const running = await startAuthorizationServer({
+    port: portArg >= 0 ? Number(args[portArg + 1]) : 0,
+    rotateRegistrationAccessToken: !args.includes('--no-rotate-rat'),
+  });
+  process.stdout.write(`${JSON.stringify({ issuer: running.issuer })}\n`);
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo authorization server failed: ${(error as Error).stack}\n`);
+  process.exit(1);
+});
