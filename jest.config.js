@@ -21,7 +21,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition|jose)/)'],
   moduleNameMapper: {
     '^@keyshift/features/(.*)$': '<rootDir>/libs/features/$1',
-    '^@keyshift/(common|config|crypto|database|domain|outbound|queue)$': '<rootDir>/libs/$1/src',
+    '^@keyshift/(common|config|crypto|database|domain|outbound|platform|queue)$': '<rootDir>/libs/$1/src',
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

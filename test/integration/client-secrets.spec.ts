@@ -1,18 +1,13 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import { CommonModule, DomainError } from '@keyshift/common';
-import { ConfigModule } from '@keyshift/config';
-import { CryptoModule } from '@keyshift/crypto';
-import { DatabaseModule } from '@keyshift/database';
+import { DomainError } from '@keyshift/common';
+import { PlatformModule } from '@keyshift/platform';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
-import { AuditModule } from '@keyshift/features/audit/audit.module';
 import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
 import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
 import { ClientSecrets } from '@keyshift/features/clients/client-secrets.service';
 import { ClientsModule } from '@keyshift/features/clients/clients.module';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
-import { OutboundModule } from '@keyshift/outbound';
-import { QueueModule } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { aClient, anAuthorizationServer } from '../support/factories';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
@@ -26,17 +21,7 @@ describe('ClientSecrets: the only way to open a sealed secret', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     app = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot(testConfig(db)),
-        CommonModule,
-        CryptoModule,
-        DatabaseModule,
-        QueueModule,
-        OutboundModule,
-        AuditModule,
-        ClientsModule,
-        AuthorizationServersModule,
-      ],
+      imports: [PlatformModule.forRoot(testConfig(db)), ClientsModule, AuthorizationServersModule],
     }).compile();
   });
   afterAll(async () => {

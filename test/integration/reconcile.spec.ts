@@ -13,6 +13,7 @@ import { DataSource } from 'typeorm';
 import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { aClient, anAuthorizationServer } from '../support/factories';
+import { waitFor } from '../support/wait-for';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
 
 const operator = { tokenId: 't', name: 'test-operator', role: Role.Operator };
@@ -24,15 +25,6 @@ class SupportedVendorCheck implements PhaseExecutor {
   async run(): Promise<PhaseEvent> {
     this.runs++;
     return { type: 'evidence', evidence: { kind: 'vendor_support', supported: true } };
-  }
-}
-
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

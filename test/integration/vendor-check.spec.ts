@@ -13,6 +13,7 @@ import { DataSource } from 'typeorm';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { aClient, anAuthorizationServer } from '../support/factories';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
+import { waitFor } from '../support/wait-for';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
 
 const operator = { tokenId: 't', name: 'ops', role: Role.Operator };
@@ -54,15 +55,6 @@ class MisbehavingMetadata {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
-  }
-}
-
-async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (done(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

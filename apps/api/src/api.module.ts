@@ -1,18 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { CommonModule } from '@keyshift/common';
-import { ConfigModule, KeyshiftConfig } from '@keyshift/config';
-import { CryptoModule } from '@keyshift/crypto';
-import { DatabaseModule } from '@keyshift/database';
+import { KeyshiftConfig } from '@keyshift/config';
 import { ApiTokensModule } from '@keyshift/features/api-tokens/api-tokens.module';
 import { AuditHttpModule } from '@keyshift/features/audit/audit-http.module';
-import { AuditModule } from '@keyshift/features/audit/audit.module';
 import { AuthorizationServersHttpModule } from '@keyshift/features/authorization-servers/authorization-servers-http.module';
 import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
-import { OutboundModule } from '@keyshift/outbound';
-import { QueueModule } from '@keyshift/queue';
+import { PlatformModule } from '@keyshift/platform';
 import { ApiExceptionFilter } from './http/exception.filter';
 import { createValidationPipe } from './http/validation.pipe';
 
@@ -23,13 +18,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
-        ConfigModule.forRoot(config),
-        CommonModule,
-        CryptoModule,
-        DatabaseModule,
-        QueueModule,
-        OutboundModule,
-        AuditModule,
+        PlatformModule.forRoot(config),
         MetricsModule,
         ApiTokensModule,
         AuthorizationServersHttpModule,
