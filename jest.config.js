@@ -18,7 +18,7 @@ module.exports = {
     '^.+\\.m?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   // ESM-only packages Node 20's Jest cannot require(): compile them to CommonJS like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|jose|dpop)/)'],
   moduleNameMapper: {
     '^@keyshift/features/(.*)$': '<rootDir>/libs/features/$1',
     '^@keyshift/(common|config|crypto|database|domain|outbound|platform|queue)$': '<rootDir>/libs/$1/src',

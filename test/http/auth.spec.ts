@@ -18,6 +18,10 @@ const V1_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/pause'],
   ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/resume'],
   ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/cutover/confirm'],
+  ['get', '/v1/clients/01a20000-0000-7000-8000-000000000000/probes'],
+  ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/probes'],
+  ['post', '/v1/probes/sweeps'],
+  ['get', '/v1/probes/sweeps/01a20000-0000-7000-8000-000000000000'],
   ['get', '/v1/audit/events'],
   ['get', '/v1/audit/verify'],
 ];

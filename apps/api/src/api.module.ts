@@ -5,6 +5,7 @@ import { ApiTokensModule } from '@keyshift/features/api-tokens/api-tokens.module
 import { AuditHttpModule } from '@keyshift/features/audit/audit-http.module';
 import { AuthorizationServersHttpModule } from '@keyshift/features/authorization-servers/authorization-servers-http.module';
 import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
+import { ProbesHttpModule } from '@keyshift/features/probes/probes-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
 import { PlatformModule } from '@keyshift/platform';
@@ -23,6 +24,7 @@ export class ApiModule {
         ApiTokensModule,
         AuthorizationServersHttpModule,
         ClientsHttpModule,
+        ProbesHttpModule,
         AuditHttpModule,
         HealthModule,
       ],

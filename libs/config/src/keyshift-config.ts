@@ -18,6 +18,12 @@ export interface KeyshiftConfig {
   };
   soak: { minSuccesses: number; minSeconds: number };
   discovery: { maxAgeSeconds: number; recheckSeconds: number };
+  probes: {
+    defaultRatePerSecond: number;
+    defaultConcurrency: number;
+    sweepIntervalSeconds: number;
+    maxBackoffSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -70,6 +76,12 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
     discovery: {
       maxAgeSeconds: e.KEYSHIFT_DISCOVERY_MAX_AGE_SECONDS,
       recheckSeconds: e.KEYSHIFT_DISCOVERY_RECHECK_SECONDS,
+    },
+    probes: {
+      defaultRatePerSecond: e.KEYSHIFT_PROBE_RATE_PER_SECOND,
+      defaultConcurrency: e.KEYSHIFT_PROBE_CONCURRENCY,
+      sweepIntervalSeconds: e.KEYSHIFT_PROBE_SWEEP_INTERVAL_SECONDS,
+      maxBackoffSeconds: e.KEYSHIFT_PROBE_MAX_BACKOFF_SECONDS,
     },
   };
 }

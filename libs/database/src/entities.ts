@@ -2,6 +2,7 @@ import { ApiTokenEntity } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditChainHeadEntity, AuditEventEntity } from '@keyshift/features/audit/audit-event.entity';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
+import { ProbeEntity } from '@keyshift/features/probes/probe.entity';
 
 /** Every entity, in one list, so the app, the CLI data source and the drift test agree. */
 export const ENTITIES = [
@@ -10,4 +11,5 @@ export const ENTITIES = [
   ClientEntity,
   AuditEventEntity,
   AuditChainHeadEntity,
+  ProbeEntity,
 ];

@@ -4,3 +4,4 @@ export * from './gates';
 export * from './phase-machine';
 export * from './phases';
 export * from './vendor-support';
+export * from './evidence-probes';

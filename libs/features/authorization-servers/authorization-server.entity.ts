@@ -1,5 +1,11 @@
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+/** What a server accepts as a client assertion's `aud` (the brief's per-server table). */
+export enum AssertionAudience {
+  Issuer = 'issuer',
+  TokenEndpoint = 'token_endpoint',
+}
+
 export enum ConnectorType {
   Rfc7592 = 'rfc7592',
   Manual = 'manual',
@@ -19,6 +25,11 @@ export interface ServerCapabilities {
 @Entity({ name: 'authorization_servers' })
 @Check('CHK_authorization_servers_connector_type', `"connector_type" IN ('rfc7592', 'manual')`)
 @Check('CHK_authorization_servers_jwks_cache_seconds', `"jwks_cache_seconds" >= 0`)
+@Check('CHK_authorization_servers_assertion_audience', `"assertion_audience" IN ('issuer', 'token_endpoint')`)
+@Check(
+  'CHK_authorization_servers_probe_limits',
+  `"probe_rate_per_second" > 0 AND "probe_concurrency" > 0 AND "max_assertion_seconds" > 0`,
+)
 @Check('CHK_authorization_servers_discovery_status', `"discovery_status" IN ('ok', 'failed')`)
 export class AuthorizationServerEntity {
   @PrimaryColumn('uuid')
@@ -38,6 +49,21 @@ export class AuthorizationServerEntity {
   /** How long the server caches a client's jwks_uri: sets the key-rotation overlap. */
   @Column('integer', { name: 'jwks_cache_seconds' })
   jwksCacheSeconds!: number;
+
+  @Column('text', { name: 'assertion_audience', default: AssertionAudience.Issuer })
+  assertionAudience!: AssertionAudience;
+
+  /** The longest client assertion the server accepts; Keyshift never signs one for more than 60 s. */
+  @Column('integer', { name: 'max_assertion_seconds', default: 60 })
+  maxAssertionSeconds!: number;
+
+  /** Token requests per second Keyshift allows itself against this server. */
+  @Column('integer', { name: 'probe_rate_per_second', default: 20 })
+  probeRatePerSecond!: number;
+
+  /** Token requests in flight at once against this server, per worker. */
+  @Column('integer', { name: 'probe_concurrency', default: 8 })
+  probeConcurrency!: number;
 
   @Column('jsonb', { nullable: true })
   capabilities!: ServerCapabilities | null;

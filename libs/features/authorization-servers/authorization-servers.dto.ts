@@ -12,7 +12,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { ConnectorType } from './authorization-server.entity';
+import { AssertionAudience, ConnectorType } from './authorization-server.entity';
 
 export class ConnectorDto {
   @ApiProperty({
@@ -54,4 +54,43 @@ export class CreateAuthorizationServerDto {
   @Max(7 * 24 * 3600)
   @IsInt()
   jwksCacheSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: AssertionAudience,
+    default: AssertionAudience.Issuer,
+    description: 'The `aud` the server accepts in client assertions.',
+  })
+  @IsOptional()
+  @IsEnum(AssertionAudience)
+  assertionAudience?: AssertionAudience;
+
+  @ApiPropertyOptional({
+    default: 60,
+    description: 'Longest client assertion the server accepts, in seconds (Keyshift signs at most 60).',
+  })
+  @IsOptional()
+  @Min(1)
+  @Max(3600)
+  @IsInt()
+  maxAssertionSeconds?: number;
+
+  @ApiPropertyOptional({
+    default: 20,
+    description: 'Token requests per second Keyshift allows itself against this server.',
+  })
+  @IsOptional()
+  @Min(1)
+  @Max(10_000)
+  @IsInt()
+  probeRatePerSecond?: number;
+
+  @ApiPropertyOptional({
+    default: 8,
+    description: 'Token requests in flight at once against this server, per worker process.',
+  })
+  @IsOptional()
+  @Min(1)
+  @Max(256)
+  @IsInt()
+  probeConcurrency?: number;
 }

@@ -7,7 +7,7 @@ import { JobName, JobQueue } from '@keyshift/queue';
 import { DataSource, MoreThan } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { actorOf, Principal } from '../api-tokens/principal';
-import { AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
+import { AssertionAudience, AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
 import { CreateAuthorizationServerDto } from './authorization-servers.dto';
 import { issuerProblem } from './issuer-url';
 
@@ -20,6 +20,9 @@ export interface AuthorizationServerView {
   issuer: string;
   connector: { type: string };
   jwksCacheSeconds: number;
+  assertionAudience: AssertionAudience;
+  maxAssertionSeconds: number;
+  probeLimits: { ratePerSecond: number; concurrency: number };
   capabilities: (ServerCapabilities & { checkedAt: string }) | null;
   discovery: { status: 'ok' | 'failed' | null; error: string | null; attemptedAt: string | null };
   version: number;
@@ -34,6 +37,9 @@ export function toServerView(s: AuthorizationServerEntity): AuthorizationServerV
     issuer: s.issuer,
     connector: { type: s.connectorType },
     jwksCacheSeconds: s.jwksCacheSeconds,
+    assertionAudience: s.assertionAudience,
+    maxAssertionSeconds: s.maxAssertionSeconds,
+    probeLimits: { ratePerSecond: s.probeRatePerSecond, concurrency: s.probeConcurrency },
     capabilities:
       s.capabilities && s.capabilitiesCheckedAt
         ? { ...s.capabilities, checkedAt: s.capabilitiesCheckedAt.toISOString() }
@@ -69,6 +75,10 @@ export class AuthorizationServersService {
       issuer: input.issuer,
       connectorType: input.connector.type,
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
+      assertionAudience: input.assertionAudience ?? AssertionAudience.Issuer,
+      maxAssertionSeconds: input.maxAssertionSeconds ?? 60,
+      probeRatePerSecond: input.probeRatePerSecond ?? this.config.probes.defaultRatePerSecond,
+      probeConcurrency: input.probeConcurrency ?? this.config.probes.defaultConcurrency,
       capabilities: null,
       capabilitiesCheckedAt: null,
       discoveryStatus: null,

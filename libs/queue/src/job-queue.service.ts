@@ -1,16 +1,16 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { JOB_OPTIONS, jobIdOf, JobPayload, QUEUE_OF, QueueName } from './jobs';
+import { JOB_OPTIONS, jobIdOf, JobPayload, queueNameOf } from './jobs';
 import { RedisConnection } from './redis-connection';
 
 /** Producer side: enqueues typed jobs with their deterministic ids and retry policy. */
 @Injectable()
 export class JobQueue implements OnApplicationShutdown {
-  private readonly queues = new Map<QueueName, Queue>();
+  private readonly queues = new Map<string, Queue>();
 
   constructor(private readonly redis: RedisConnection) {}
 
-  queue(name: QueueName): Queue {
+  queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.redis.client, prefix: this.redis.prefix });
@@ -20,15 +20,15 @@ export class JobQueue implements OnApplicationShutdown {
   }
 
   async enqueue(job: JobPayload): Promise<void> {
-    await this.queue(QUEUE_OF[job.name]).add(job.name, job.data, { ...JOB_OPTIONS[job.name], jobId: jobIdOf(job) });
+    await this.queue(queueNameOf(job)).add(job.name, job.data, { ...JOB_OPTIONS[job.name], jobId: jobIdOf(job) });
   }
 
   async enqueueMany(jobs: JobPayload[]): Promise<void> {
-    const byQueue = new Map<QueueName, JobPayload[]>();
+    const byQueue = new Map<string, JobPayload[]>();
     for (const job of jobs) {
-      const batch = byQueue.get(QUEUE_OF[job.name]) ?? [];
+      const batch = byQueue.get(queueNameOf(job)) ?? [];
       batch.push(job);
-      byQueue.set(QUEUE_OF[job.name], batch);
+      byQueue.set(queueNameOf(job), batch);
     }
     for (const [name, batch] of byQueue) {
       await this.queue(name).addBulk(

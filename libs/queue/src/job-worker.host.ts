@@ -2,13 +2,15 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Logger, LOGGER } from '@keyshift/common';
 import { Worker } from 'bullmq';
-import { JobName, PayloadOf, QUEUE_OF, QueueName } from './jobs';
+import { Job } from 'bullmq';
+import { JobName, PayloadOf, STATIC_QUEUES } from './jobs';
 import { RedisConnection } from './redis-connection';
 
 /** Handles one job name. Handlers must be idempotent: BullMQ may deliver a job more than once. */
 export interface JobHandler<N extends JobName = JobName> {
   readonly name: N;
-  handle(data: PayloadOf<N>): Promise<void>;
+  /** `job` and `worker` are there for handlers that steer retries (rate limits); most use only `data`. */
+  handle(data: PayloadOf<N>, job?: Job, worker?: Worker): Promise<void>;
 }
 
 export const JOB_HANDLERS = Symbol('JOB_HANDLERS');
@@ -32,22 +34,23 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    const queues = new Set(Object.values(QUEUE_OF));
-    for (const queue of queues) this.workers.push(this.start(queue));
+    for (const queue of STATIC_QUEUES) this.start(queue);
   }
 
-  private start(queue: QueueName): Worker {
-    const worker = new Worker(
+  /** Starts a worker on a queue; probe queues pass their server's rate limit and concurrency. */
+  start(queue: string, limits?: { ratePerSecond: number; concurrency: number }): Worker {
+    const worker: Worker = new Worker(
       queue,
       async (job) => {
         const handler = this.handlers.get(job.name as JobName);
         if (!handler) throw new Error(`no handler for job ${job.name}`);
-        await handler.handle(job.data as never);
+        await handler.handle(job.data as never, job, worker);
       },
       {
         connection: this.redis.client,
         prefix: this.redis.prefix,
-        concurrency: this.config.reconcile.concurrency,
+        concurrency: limits?.concurrency ?? this.config.reconcile.concurrency,
+        limiter: limits ? smoothLimiter(limits.ratePerSecond) : undefined,
         autorun: true,
       },
     );
@@ -58,10 +61,27 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
       ),
     );
     worker.on('error', (error) => this.logger.error({ queue, err: error.message }, 'worker error'));
+    this.workers.push(worker);
     return worker;
+  }
+
+  async stop(worker: Worker): Promise<void> {
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    await worker.close();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
   }
+}
+
+/**
+ * BullMQ's limiter counts in fixed windows, so `max: N per 1000 ms` lets up to 2N through in a
+ * sliding second (N at the end of one window, N at the start of the next). Slicing the second into
+ * ten windows keeps any sliding second within N + N/10, at the same average rate.
+ */
+export function smoothLimiter(ratePerSecond: number): { max: number; duration: number } {
+  return ratePerSecond >= 10
+    ? { max: Math.ceil(ratePerSecond / 10), duration: 100 }
+    : { max: 1, duration: Math.ceil(1000 / ratePerSecond) };
 }

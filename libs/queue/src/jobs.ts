@@ -3,7 +3,12 @@ import { JobsOptions } from 'bullmq';
 export enum QueueName {
   Reconcile = 'reconcile',
   Discovery = 'discovery',
+  /** A prefix: each authorization server has its own probe queue, `probe.<server id>`, with its own rate limit. */
+  Probe = 'probe',
 }
+
+/** Queues with fixed names, worked by JobWorkerHost; probe queues are started per server by ProbeWorkerPool. */
+export const STATIC_QUEUES: readonly QueueName[] = [QueueName.Reconcile, QueueName.Discovery];
 
 export enum JobName {
   /** Fan-out: release expired leases, lease due clients, enqueue one job per leased client. */
@@ -12,13 +17,32 @@ export enum JobName {
   ReconcileClient = 'reconcile.client',
   /** Read an authorization server's metadata document and record its capabilities. */
   DiscoverServer = 'discovery.server',
+  /** One token-endpoint probe of one client with one method. */
+  Probe = 'probe.client',
+  /** Fan-out: probe every client whose phase needs fresher evidence. */
+  ProbeSweep = 'probe.sweep',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
 export type JobPayload =
   | { name: JobName.ReconcileSweep; data: { tick: number } }
   | { name: JobName.ReconcileClient; data: { clientRowId: string; leaseId: string } }
-  | { name: JobName.DiscoverServer; data: { serverId: string; requestedAt: number } };
+  | { name: JobName.DiscoverServer; data: { serverId: string; requestedAt: number } }
+  | { name: JobName.ProbeSweep; data: { tick: number } }
+  | {
+      name: JobName.Probe;
+      data: {
+        clientRowId: string;
+        serverId: string;
+        method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+        dpop: boolean;
+        purpose: string;
+        sweepId: string | null;
+        requestedAt: number;
+        /** Transient failures so far (set by the worker; the job gives up after the configured maximum). */
+        transientFailures?: number;
+      };
+    };
 
 export type PayloadOf<N extends JobName> = Extract<JobPayload, { name: N }>['data'];
 
@@ -26,7 +50,18 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.ReconcileSweep]: QueueName.Reconcile,
   [JobName.ReconcileClient]: QueueName.Reconcile,
   [JobName.DiscoverServer]: QueueName.Discovery,
+  [JobName.Probe]: QueueName.Probe,
+  [JobName.ProbeSweep]: QueueName.Reconcile,
 };
+
+/** The queue a job goes to: its fixed queue, or for probes the server's own. */
+export function queueNameOf(job: JobPayload): string {
+  return job.name === JobName.Probe ? probeQueueName(job.data.serverId) : QUEUE_OF[job.name];
+}
+
+export function probeQueueName(serverId: string): string {
+  return `${QueueName.Probe}.${serverId}`;
+}
 
 /**
  * Deterministic job ids make enqueueing idempotent: the same tick or the same lease is queued once
@@ -41,6 +76,11 @@ export function jobIdOf(job: JobPayload): string {
     case JobName.DiscoverServer:
       // Requests within the same 10 s collapse into one fetch.
       return `${job.name}/${job.data.serverId}/${Math.floor(job.data.requestedAt / 10_000)}`;
+    case JobName.ProbeSweep:
+      return `${job.name}/${job.data.tick}`;
+    case JobName.Probe:
+      // One probe per client, method and sweep (or per second for ad-hoc requests).
+      return `${job.name}/${job.data.clientRowId}/${job.data.method}${job.data.dpop ? '+dpop' : ''}/${job.data.sweepId ?? Math.floor(job.data.requestedAt / 1000)}`;
   }
 }
 
@@ -58,6 +98,20 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: { count: 1_000, age: 3600 },
     removeOnFail: { count: 10_000 },
+  },
+  [JobName.Probe]: {
+    // Transient outcomes are retried through the server's queue pause (see ProbeJobHandler), which
+    // does not spend attempts; attempts here cover crashes of the handler itself.
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { count: 1_000, age: 3600 },
+    removeOnFail: { count: 10_000 },
+  },
+  [JobName.ProbeSweep]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
   },
   [JobName.DiscoverServer]: {
     // Only transient failures (unreachable, timeout, 429, 5xx) throw and so retry: 2, 4, 8, 16 s.

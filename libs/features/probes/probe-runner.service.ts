@@ -1,0 +1,161 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
+import { OutboundError, OutboundHttp } from '@keyshift/outbound';
+import { generateKeyPair, generateProof } from 'dpop';
+import { DataSource } from 'typeorm';
+import { SYSTEM_ACTORS } from '../api-tokens/principal';
+import { AssertionAudience, AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { ClientEntity } from '../clients/client.entity';
+import { ClientSecrets } from '../clients/client-secrets.service';
+import { buildClientAssertion } from './client-assertion';
+import { ClientSigningKeys } from './client-signing-keys';
+import { ProbeEntity, ProbeMethod, ProbeOutcome } from './probe.entity';
+import { ClassifiedResponse, classifyTokenResponse } from './token-response';
+import { ClientCredential, tokenRequest } from './token-request';
+
+export interface ProbeRequest {
+  clientRowId: string;
+  method: ProbeMethod;
+  dpop: boolean;
+  purpose: string;
+  sweepId?: string | null;
+  attempt?: number;
+}
+
+/** A probe could not be attempted at all (no discovery yet, no key): nothing is recorded. */
+export class ProbeNotPossible extends DomainError {
+  constructor(
+    message: string,
+    readonly needsDiscovery = false,
+  ) {
+    super(ErrorCode.TransitionNotAllowed, message);
+  }
+}
+
+/** DPoP proof algorithms Keyshift can generate, in order of preference (panva's dpop package). */
+const DPOP_ALGS = ['ES256', 'Ed25519', 'PS256', 'RS256'] as const;
+
+const OUTBOUND_OUTCOME: Record<OutboundError['kind'], ProbeOutcome> = {
+  timeout: ProbeOutcome.Timeout,
+  network: ProbeOutcome.Network,
+  forbidden: ProbeOutcome.Forbidden,
+  too_large: ProbeOutcome.InvalidResponse,
+};
+
+/**
+ * Makes one client_credentials token request as the client, with the method asked for, and
+ * records the outcome as evidence. Plain HTTP through OutboundHttp rather than openid-client:
+ * each probe needs the server's own audience profile, a classification of every failure mode
+ * (which the library folds into exceptions), and all traffic must pass the outbound guard. The
+ * OAuth parts that are easy to get wrong are libraries: jose signs assertions, dpop builds proofs.
+ */
+@Injectable()
+export class ProbeRunner {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly http: OutboundHttp,
+    private readonly secrets: ClientSecrets,
+    private readonly keys: ClientSigningKeys,
+    private readonly clock: Clock,
+  ) {}
+
+  async run(req: ProbeRequest): Promise<ProbeEntity> {
+    const client = await this.dataSource.getRepository(ClientEntity).findOneBy({ id: req.clientRowId });
+    if (!client) throw DomainError.notFound('client', req.clientRowId);
+    const server = await this.dataSource
+      .getRepository(AuthorizationServerEntity)
+      .findOneByOrFail({ id: client.authorizationServerId });
+    if (!server.capabilities)
+      throw new ProbeNotPossible(`authorization server ${server.issuer} has not been discovered yet`, true);
+    const tokenEndpoint = server.capabilities.tokenEndpoint;
+    const dpopAlg = req.dpop ? DPOP_ALGS.find((a) => server.capabilities!.dpopSigningAlgs.includes(a)) : undefined;
+    if (req.dpop && !dpopAlg)
+      throw new ProbeNotPossible(`${server.issuer} advertises no DPoP algorithm Keyshift can use`);
+
+    const send = (credential: ClientCredential) => this.send(tokenEndpoint, credential, dpopAlg);
+    let result: Sent;
+    if (req.method === ProbeMethod.PrivateKeyJwt) {
+      const key = await this.keys.activeKey(client.id);
+      if (!key) throw new ProbeNotPossible('the client has no active signing key in Keyshift');
+      const audience = server.assertionAudience === AssertionAudience.TokenEndpoint ? tokenEndpoint : server.issuer;
+      const assertion = await buildClientAssertion({
+        clientId: client.clientId,
+        audience,
+        key,
+        serverMaxSeconds: server.maxAssertionSeconds,
+        now: this.clock.now(),
+      });
+      result = await send({ method: req.method, clientId: client.clientId, assertion });
+    } else {
+      result = await this.secrets.use(
+        client.id,
+        'client_secret',
+        `probe ${req.method}`,
+        SYSTEM_ACTORS.worker,
+        (secret) => send({ method: req.method as ProbeMethod.ClientSecretBasic, clientId: client.clientId, secret }),
+      );
+    }
+
+    const probe: ProbeEntity = {
+      id: newId(),
+      clientRowId: client.id,
+      authorizationServerId: server.id,
+      method: req.method,
+      dpop: req.dpop,
+      purpose: req.purpose,
+      sweepId: req.sweepId ?? null,
+      attempt: req.attempt ?? 1,
+      outcome: result.outcome,
+      errorCode: result.errorCode,
+      httpStatus: result.httpStatus,
+      latencyMs: result.latencyMs,
+      tokenType: result.tokenType,
+      tokenBound: req.dpop && result.outcome === ProbeOutcome.Ok ? result.tokenType?.toLowerCase() === 'dpop' : null,
+      retryAfterSeconds: result.retryAfterSeconds,
+      detail: result.detail,
+      createdAt: this.clock.now(),
+    };
+    await this.dataSource.getRepository(ProbeEntity).insert(probe);
+    return probe;
+  }
+
+  /** One token request; with DPoP, answers a use_dpop_nonce challenge once (RFC 9449 §8). */
+  private async send(
+    tokenEndpoint: string,
+    credential: ClientCredential,
+    dpopAlg?: (typeof DPOP_ALGS)[number],
+  ): Promise<Sent> {
+    const keyPair = dpopAlg ? await generateKeyPair(dpopAlg) : undefined;
+    let nonce: string | undefined;
+    for (let round = 0; ; round++) {
+      const { headers, body } = tokenRequest(credential);
+      if (keyPair) headers.dpop = await generateProof(keyPair, tokenEndpoint, 'POST', nonce);
+      let sent: Sent;
+      try {
+        const res = await this.http.send({ method: 'POST', url: tokenEndpoint, headers, body });
+        const classified = classifyTokenResponse(res.status, res.headers, res.body, this.clock.now());
+        sent = { ...classified, httpStatus: res.status, latencyMs: Math.round(res.latencyMs) };
+      } catch (error) {
+        if (!(error instanceof OutboundError)) throw error;
+        return {
+          outcome: OUTBOUND_OUTCOME[error.kind],
+          errorCode: null,
+          tokenType: null,
+          retryAfterSeconds: null,
+          detail: error.message,
+          dpopNonce: null,
+          httpStatus: null,
+          latencyMs: null,
+        };
+      }
+      if (keyPair && round === 0 && sent.errorCode === 'use_dpop_nonce' && sent.dpopNonce) {
+        nonce = sent.dpopNonce;
+        continue;
+      }
+      return sent;
+    }
+  }
+}
+
+type Sent = ClassifiedResponse & { httpStatus: number | null; latencyMs: number | null };

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { Phase, probesNeeded } from '@keyshift/domain';
+import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
+import { DataSource } from 'typeorm';
+import { ClientSigningKeys } from './client-signing-keys';
+import { ProbeMethod } from './probe.entity';
+import { ProbesService } from './probes.service';
+
+const BATCH = 2_000;
+
+interface Row {
+  id: string;
+  authorization_server_id: string;
+  auth_method: string;
+  phase: Phase;
+  target_sender_constraint: 'dpop' | 'none';
+  secret_status: string;
+  last_secret: Date | null;
+  last_key: Date | null;
+  last_dpop: Date | null;
+}
+
+/**
+ * The scheduled evidence refresh: for every active client, the probes its phase's gate reads
+ * (probesNeeded) whose latest result is older than the sweep interval are queued again.
+ */
+@Injectable()
+export class ProbeSweepHandler implements JobHandler<JobName.ProbeSweep> {
+  readonly name = JobName.ProbeSweep;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: JobQueue,
+    private readonly probes: ProbesService,
+    private readonly keys: ClientSigningKeys,
+    private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+  ) {}
+
+  async handle(_data: PayloadOf<JobName.ProbeSweep>): Promise<void> {
+    await this.sweep();
+  }
+
+  async sweep(): Promise<number> {
+    const staleBefore = new Date(this.clock.now().getTime() - this.config.probes.sweepIntervalSeconds * 1000);
+    let after = '00000000-0000-0000-0000-000000000000';
+    let queued = 0;
+    for (;;) {
+      const rows = (await this.dataSource.query(
+        `SELECT c.id, c.authorization_server_id, c.auth_method, c.phase, c.target_sender_constraint, c.secret_status,
+           (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = c.auth_method AND NOT p.dpop) AS last_secret,
+           (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = 'private_key_jwt' AND NOT p.dpop) AS last_key,
+           (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = 'private_key_jwt' AND p.dpop) AS last_dpop
+         FROM clients c
+         WHERE c.id > $1 AND c.phase <> 'vendor_check' AND NOT c.paused
+         ORDER BY c.id LIMIT $2`,
+        [after, BATCH],
+      )) as Row[];
+      if (rows.length === 0) return queued;
+      const jobs: JobPayload[] = [];
+      for (const c of rows) {
+        for (const need of probesNeeded(c.phase, c.target_sender_constraint)) {
+          const last = need.credential === 'secret' ? c.last_secret : need.dpop ? c.last_dpop : c.last_key;
+          if (last && last > staleBefore) continue;
+          if (need.credential === 'secret' && c.secret_status !== 'present') continue;
+          if (need.credential === 'key' && !(await this.keys.activeKey(c.id))) continue;
+          const method = need.credential === 'secret' ? (c.auth_method as ProbeMethod) : ProbeMethod.PrivateKeyJwt;
+          jobs.push(
+            this.probes.job(
+              { id: c.id, authorizationServerId: c.authorization_server_id },
+              method,
+              need.dpop,
+              `phase:${c.phase}`,
+              null,
+            ),
+          );
+        }
+      }
+      await this.queue.enqueueMany(jobs);
+      queued += jobs.length;
+      after = rows[rows.length - 1].id;
+    }
+  }
+}

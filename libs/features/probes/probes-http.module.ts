@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { ProbesController } from './probes.controller';
+import { ProbesModule } from './probes.module';
+
+@Module({ imports: [ProbesModule], controllers: [ProbesController] })
+export class ProbesHttpModule {}

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ClientsModule } from '../clients/clients.module';
+import { ClientSigningKeys, NoManagedKeysYet } from './client-signing-keys';
+import { ProbeJobHandler } from './probe-job.handler';
+import { ProbeRunner } from './probe-runner.service';
+import { ProbeSweepHandler } from './probe-sweep.handler';
+import { ProbesService } from './probes.service';
+import { ServerBackoff } from './server-backoff';
+
+/** Token-endpoint probes: running them, their evidence, and the sweeps. Used by the API and the worker. */
+@Module({
+  imports: [ClientsModule],
+  providers: [
+    ProbesService,
+    ProbeRunner,
+    ProbeJobHandler,
+    ProbeSweepHandler,
+    ServerBackoff,
+    { provide: ClientSigningKeys, useClass: NoManagedKeysYet },
+  ],
+  exports: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff, ClientSigningKeys],
+})
+export class ProbesModule {}

@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
+import { JobName, JobPayload, JobQueue } from '@keyshift/queue';
+import { DataSource, LessThan } from 'typeorm';
+import { actorOf, Principal } from '../api-tokens/principal';
+import { AuditLog } from '../audit/audit-log.service';
+import { ClientEntity, SecretStatus } from '../clients/client.entity';
+import { ClientSigningKeys } from './client-signing-keys';
+import { ProbeEntity, ProbeMethod } from './probe.entity';
+import { ProbeView, toProbeView } from './probe-view';
+import { RequestProbeDto, StartSweepDto } from './probes.dto';
+
+const SWEEP_BATCH = 2_000;
+
+export interface SweepStatus {
+  sweepId: string;
+  probes: number;
+  byOutcome: Record<string, number>;
+}
+
+/** The API side of probes: ask for one, list a client's evidence, and sweep part of the estate. */
+@Injectable()
+export class ProbesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: JobQueue,
+    private readonly keys: ClientSigningKeys,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async request(
+    clientRowId: string,
+    input: RequestProbeDto,
+    by: Principal,
+  ): Promise<{ queued: true; method: ProbeMethod; dpop: boolean }> {
+    const client = await this.dataSource.getRepository(ClientEntity).findOneBy({ id: clientRowId });
+    if (!client) throw DomainError.notFound('client', clientRowId);
+    const method = input.method ?? (client.authMethod as ProbeMethod);
+    const dpop = input.dpop ?? false;
+    if (method === ProbeMethod.PrivateKeyJwt && !(await this.keys.activeKey(client.id))) {
+      throw new DomainError(ErrorCode.TransitionNotAllowed, 'the client has no active signing key in Keyshift yet', {
+        field: 'method',
+      });
+    }
+    if (method !== ProbeMethod.PrivateKeyJwt && client.secretStatus !== SecretStatus.Present) {
+      throw new DomainError(ErrorCode.TransitionNotAllowed, "Keyshift no longer holds the client's secret (shredded)", {
+        field: 'method',
+      });
+    }
+    await this.audit.record([
+      {
+        actor: actorOf(by),
+        action: 'client.probe_requested',
+        subjectType: 'client',
+        subjectId: client.id,
+        after: { method, dpop },
+      },
+    ]);
+    await this.queue.enqueue(this.job(client, method, dpop, 'api', null));
+    return { queued: true, method, dpop };
+  }
+
+  async list(clientRowId: string, limit = 50, cursor?: string): Promise<Page<ProbeView>> {
+    const before = cursor ? decodeCursor(cursor, isUuid) : undefined;
+    const rows = await this.dataSource.getRepository(ProbeEntity).find({
+      where: { clientRowId, ...(before ? { id: LessThan(before) } : {}) },
+      order: { id: 'DESC' },
+      take: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(toProbeView);
+    return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
+  }
+
+  /** Queues one probe (the client's current secret method) for every matching client that still has its secret. */
+  async sweep(filter: StartSweepDto, by: Principal): Promise<{ sweepId: string; queued: number }> {
+    const sweepId = newId();
+    let queued = 0;
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const qb = this.dataSource
+        .getRepository(ClientEntity)
+        .createQueryBuilder('c')
+        .select(['c.id', 'c.authorizationServerId', 'c.authMethod'])
+        .where('c.id > :after', { after })
+        .andWhere('c.secret_status = :present', { present: SecretStatus.Present })
+        .orderBy('c.id')
+        .limit(SWEEP_BATCH);
+      if (filter.authorizationServerId)
+        qb.andWhere('c.authorization_server_id = :server', { server: filter.authorizationServerId });
+      if (filter.phase) qb.andWhere('c.phase = :phase', { phase: filter.phase });
+      if (filter.owner) qb.andWhere('c.owner = :owner', { owner: filter.owner });
+      if (filter.tag) qb.andWhere('c.tags @> ARRAY[:tag]::text[]', { tag: filter.tag });
+      const batch = await qb.getMany();
+      if (batch.length === 0) break;
+      await this.queue.enqueueMany(batch.map((c) => this.job(c, c.authMethod as ProbeMethod, false, 'sweep', sweepId)));
+      queued += batch.length;
+      after = batch[batch.length - 1].id;
+    }
+    await this.audit.record([
+      {
+        actor: actorOf(by),
+        action: 'probe_sweep.started',
+        subjectType: 'probe_sweep',
+        subjectId: sweepId,
+        after: { filter: { ...filter }, queued },
+      },
+    ]);
+    return { sweepId, queued };
+  }
+
+  async sweepStatus(sweepId: string): Promise<SweepStatus> {
+    const rows = (await this.dataSource.query(
+      'SELECT outcome, count(*)::int AS n FROM probes WHERE sweep_id = $1 GROUP BY outcome',
+      [sweepId],
+    )) as {
+      outcome: string;
+      n: number;
+    }[];
+    return {
+      sweepId,
+      probes: rows.reduce((sum, r) => sum + r.n, 0),
+      byOutcome: Object.fromEntries(rows.map((r) => [r.outcome, r.n])),
+    };
+  }
+
+  job(
+    client: Pick<ClientEntity, 'id' | 'authorizationServerId'>,
+    method: ProbeMethod,
+    dpop: boolean,
+    purpose: string,
+    sweepId: string | null,
+  ): JobPayload {
+    return {
+      name: JobName.Probe,
+      data: {
+        clientRowId: client.id,
+        serverId: client.authorizationServerId,
+        method,
+        dpop,
+        purpose,
+        sweepId,
+        requestedAt: this.clock.now().getTime(),
+      },
+    };
+  }
+}
