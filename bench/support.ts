@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
@@ -34,13 +34,14 @@ export interface RunningApi {
 }
 
 export async function startApi(database: string, port: number, env: Record<string, string> = {}): Promise<RunningApi> {
-  const token = `bench_${randomBytes(24).toString('base64url')}`;
+  const token = env.KEYSHIFT_ADMIN_TOKEN ?? `bench_${randomBytes(24).toString('base64url')}`;
   const child = spawn(process.execPath, [join(__dirname, '..', 'apps', 'api', 'src', 'main.js')], {
     env: {
       ...process.env,
       DATABASE_URL: dbUrl(database),
       KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
       KEYSHIFT_ADMIN_TOKEN: token,
+      KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1',
       KEYSHIFT_API_PORT: String(port),
       KEYSHIFT_REDIS_PREFIX: `${database}`,
       KEYSHIFT_LOG_LEVEL: 'warn',
@@ -70,6 +71,57 @@ export async function startApi(database: string, port: number, env: Record<strin
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/** Starts a compiled app (api, worker or demo-as) as a child process with the given environment. */
+export function startProcess(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, join(__dirname, '..', ...script.split('/')), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+export async function pool<T, R>(items: T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await task(items[i]);
+      }
+    }),
+  );
+  return results;
+}
+
+/** CPU seconds (user + system) used so far by the processes whose command line matches. */
+export function cpuSeconds(match: (cmdline: string) => boolean): number {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!match(cmdline)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
 }
 
 export function percentile(sorted: number[], p: number): number {

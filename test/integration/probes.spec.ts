@@ -73,17 +73,15 @@ describe('token-endpoint probes against the real oidc-provider', () => {
       (metadata.token_endpoint_auth_method as string) === 'client_secret_post'
         ? 'client_secret_post'
         : 'client_secret_basic';
-    const view = await worker
-      .get(ClientsService)
-      .create(
-        aClient(serverId, {
-          clientId: reg.client_id,
-          clientSecret: reg.client_secret ?? 'unused-secret',
-          authMethod: method,
-          ...overrides,
-        }) as never,
-        operator,
-      );
+    const view = await worker.get(ClientsService).create(
+      aClient(serverId, {
+        clientId: reg.client_id,
+        clientSecret: reg.client_secret ?? 'unused-secret',
+        authMethod: method,
+        ...overrides,
+      }) as never,
+      operator,
+    );
     return { id: view.id, reg };
   }
   const probe = (clientRowId: string, method: ProbeMethod, dpop = false) =>
@@ -138,8 +136,11 @@ describe('token-endpoint probes against the real oidc-provider', () => {
     await ds
       .getRepository(AuthorizationServerEntity)
       .update(serverId, { assertionAudience: 'token_endpoint' as never });
-    expect(await probe(c.id, ProbeMethod.PrivateKeyJwt)).toMatchObject({ outcome: ProbeOutcome.Ok });
+    worker.get(ProbeRunner).forgetServer(serverId);
+    const viaTokenEndpoint = await probe(c.id, ProbeMethod.PrivateKeyJwt);
+    expect(viaTokenEndpoint).toMatchObject({ outcome: ProbeOutcome.Ok });
     await ds.getRepository(AuthorizationServerEntity).update(serverId, { assertionAudience: 'issuer' as never });
+    worker.get(ProbeRunner).forgetServer(serverId);
     keys.keys.set(c.id, ecKey('probe-key-1').signing); // same kid, another key: the server refuses it
     expect(await probe(c.id, ProbeMethod.PrivateKeyJwt)).toMatchObject({
       outcome: ProbeOutcome.Rejected,

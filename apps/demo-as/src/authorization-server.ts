@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { MemoryAdapter } from './memory-adapter';
 
 /**
  * A real, OpenID-certified authorization server (node-oidc-provider) for tests and the demo:
@@ -35,6 +36,7 @@ export async function startAuthorizationServer(
 
   const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
   const provider = new Provider(issuer, {
+    adapter: MemoryAdapter,
     jwks: { keys: [{ ...signingKey, kid: 'demo-as-signing', use: 'sig', alg: 'ES256' }] },
     features: {
       devInteractions: { enabled: false },

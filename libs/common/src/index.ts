@@ -7,3 +7,4 @@ export * from './common.module';
 export * from './id-param';
 export * from './validation';
 export * from './list-query.dto';
+export * from './micro-batcher';

@@ -4,3 +4,4 @@ export * from './entities';
 export * from './migrate';
 export * from './pg-errors';
 export * from './bulk-write';
+export * from './batched-reads';

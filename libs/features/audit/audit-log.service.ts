@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, encodeCursor, Page } from '@keyshift/common';
+import { Clock, encodeCursor, MicroBatcher, Page } from '@keyshift/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ChainBreak, ChainVerifier, hashEvent } from './audit-chain';
 
@@ -83,10 +83,22 @@ function toView(r: EventRow): AuditEventView {
 
 @Injectable()
 export class AuditLog {
+  /** Events with no state change beside them (secret accesses), appended many per transaction. */
+  private readonly batcher = new MicroBatcher<AuditEntry>((entries) => this.record(entries));
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Appends one event that has no state change to share a transaction with, resolving once it is
+   * committed. Concurrent callers share a transaction, so a hot path (every probe's secret access)
+   * costs one chain-head lock per batch, not per event.
+   */
+  recordSoon(entry: AuditEntry): Promise<void> {
+    return this.batcher.add(entry);
+  }
 
   /**
    * Appends events inside the caller's transaction. Locking the chain head serialises appends

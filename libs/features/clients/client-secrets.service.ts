@@ -2,17 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DomainError, ErrorCode } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
+import { batchedReads } from '@keyshift/database';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
-import { ClientEntity } from './client.entity';
 import { secretContext } from './secret-context';
 
 export type SealedField = 'client_secret' | 'registration_access_token';
 
 /**
  * The only way to open a client's sealed secret or registration access token. Each opening is
- * audited (who, which client, which field, why) in the same transaction that reads the ciphertext,
- * and the plaintext exists only for the duration of `use`.
+ * audited (who, which client, which field, why) and committed before the plaintext is handed to
+ * `use`; the plaintext exists only for the duration of `use`.
  */
 @Injectable()
 export class ClientSecrets {
@@ -22,6 +22,25 @@ export class ClientSecrets {
     private readonly audit: AuditLog,
   ) {}
 
+  /** Ciphertext reads from concurrent callers share one query (a probe burst opens thousands). */
+  private readonly sealed = {
+    client_secret: batchedReads<string, Buffer>((ids) => this.readSealed('secret_ciphertext', ids)),
+    registration_access_token: batchedReads<string, Buffer>((ids) =>
+      this.readSealed('registration_access_token_ciphertext', ids),
+    ),
+  };
+
+  private async readSealed(column: string, ids: readonly string[]): Promise<Map<string, Buffer>> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, ${column} AS sealed FROM clients WHERE id = ANY($1::uuid[])`,
+      [ids],
+    )) as {
+      id: string;
+      sealed: Buffer | null;
+    }[];
+    return new Map(rows.filter((r) => r.sealed).map((r) => [r.id, r.sealed!]));
+  }
+
   async use<T>(
     clientRowId: string,
     field: SealedField,
@@ -29,32 +48,26 @@ export class ClientSecrets {
     actor: string,
     use: (plaintext: string) => Promise<T>,
   ): Promise<T> {
-    const plaintext = await this.dataSource.transaction(async (manager) => {
-      const row = await manager.getRepository(ClientEntity).findOne({
-        where: { id: clientRowId },
-        select: { id: true, secretCiphertext: true, registrationAccessTokenCiphertext: true },
-      });
-      if (!row) throw DomainError.notFound('client', clientRowId);
-      const sealed = field === 'client_secret' ? row.secretCiphertext : row.registrationAccessTokenCiphertext;
-      if (!sealed)
-        throw new DomainError(
-          ErrorCode.TransitionNotAllowed,
-          `client has no ${field.replace(/_/g, ' ')} (absent or shredded)`,
-        );
-      const context =
-        field === 'client_secret' ? secretContext.clientSecret(row.id) : secretContext.registrationAccessToken(row.id);
-      const opened = this.cipher.decrypt(sealed, context).toString('utf8');
-      await this.audit.append(manager, [
-        {
-          actor,
-          action: 'client.secret_accessed',
-          subjectType: 'client',
-          subjectId: row.id,
-          after: { field, purpose },
-        },
-      ]);
-      return opened;
+    const sealed = await this.sealed[field].load(clientRowId);
+    if (!sealed) {
+      throw new DomainError(
+        ErrorCode.TransitionNotAllowed,
+        `client ${clientRowId} has no ${field.replace(/_/g, ' ')} (unknown, absent or shredded)`,
+      );
+    }
+    const context =
+      field === 'client_secret'
+        ? secretContext.clientSecret(clientRowId)
+        : secretContext.registrationAccessToken(clientRowId);
+    const opened = this.cipher.decrypt(sealed, context).toString('utf8');
+    // The access is on the record before the plaintext is used.
+    await this.audit.recordSoon({
+      actor,
+      action: 'client.secret_accessed',
+      subjectType: 'client',
+      subjectId: clientRowId,
+      after: { field, purpose },
     });
-    return use(plaintext);
+    return use(opened);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
+import { Clock, DomainError, ErrorCode, MicroBatcher, newId } from '@keyshift/common';
+import { batchedReads, bulkInsert } from '@keyshift/database';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { generateKeyPair, generateProof } from 'dpop';
 import { DataSource } from 'typeorm';
@@ -33,6 +34,8 @@ export class ProbeNotPossible extends DomainError {
   }
 }
 
+const SERVER_CACHE_MS = 2_000;
+
 /** DPoP proof algorithms Keyshift can generate, in order of preference (panva's dpop package). */
 const DPOP_ALGS = ['ES256', 'Ed25519', 'PS256', 'RS256'] as const;
 
@@ -52,6 +55,29 @@ const OUTBOUND_OUTCOME: Record<OutboundError['kind'], ProbeOutcome> = {
  */
 @Injectable()
 export class ProbeRunner {
+  /** Probe rows from concurrent jobs go in as one INSERT. */
+  private readonly evidence = new MicroBatcher<ProbeEntity>((rows) =>
+    this.dataSource.transaction((m) => bulkInsert(m, ProbeEntity, rows)),
+  );
+  /** Client reads from concurrent probes share one query. */
+  private readonly clients = batchedReads<string, Pick<ClientEntity, 'id' | 'clientId' | 'authorizationServerId'>>(
+    async (ids) => {
+      const rows = (await this.dataSource.query(
+        'SELECT id, client_id, authorization_server_id FROM clients WHERE id = ANY($1::uuid[])',
+        [ids],
+      )) as {
+        id: string;
+        client_id: string;
+        authorization_server_id: string;
+      }[];
+      return new Map(
+        rows.map((r) => [r.id, { id: r.id, clientId: r.client_id, authorizationServerId: r.authorization_server_id }]),
+      );
+    },
+  );
+  /** Servers change rarely; a probe burst would otherwise read the same row thousands of times. */
+  private readonly servers = new Map<string, { row: AuthorizationServerEntity; until: number }>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly http: OutboundHttp,
@@ -116,8 +142,22 @@ export class ProbeRunner {
       detail: result.detail,
       createdAt: this.clock.now(),
     };
-    await this.dataSource.getRepository(ProbeEntity).insert(probe);
+    await this.evidence.add(probe);
     return probe;
+  }
+
+  /** Drops a cached server row (after its profile or discovery changed). */
+  forgetServer(id: string): void {
+    this.servers.delete(id);
+  }
+
+  private async server(id: string): Promise<AuthorizationServerEntity> {
+    const cached = this.servers.get(id);
+    if (cached && cached.until > Date.now()) return cached.row;
+    const row = await this.dataSource.getRepository(AuthorizationServerEntity).findOneByOrFail({ id });
+    // Only discovered servers are cached, so a discovery landing is seen by the next probe.
+    if (row.capabilities) this.servers.set(id, { row, until: Date.now() + SERVER_CACHE_MS });
+    return row;
   }
 
   /** One token request; with DPoP, answers a use_dpop_nonce challenge once (RFC 9449 §8). */

@@ -104,7 +104,8 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     // does not spend attempts; attempts here cover crashes of the handler itself.
     attempts: 3,
     backoff: { type: 'exponential', delay: 1_000 },
-    removeOnComplete: { count: 1_000, age: 3600 },
+    // The evidence is in PostgreSQL; keeping completed probe jobs in Redis would only cost writes.
+    removeOnComplete: true,
     removeOnFail: { count: 10_000 },
   },
   [JobName.ProbeSweep]: {
