@@ -6,6 +6,7 @@ import { AuthorizationServerEntity } from '@keyshift/features/authorization-serv
 import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { ProbeEntity, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
+import { ProbeSweepHandler } from '@keyshift/features/probes/probe-sweep.handler';
 import { ProbesService } from '@keyshift/features/probes/probes.service';
 import { ServerBackoff } from '@keyshift/features/probes/server-backoff';
 import { ReconcileTick } from '@keyshift/features/reconcile/reconcile.tick';
@@ -186,5 +187,29 @@ describe('probe faults, retries and per-server limits', () => {
     expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThanOrEqual(14 * 200 - 100);
     for (const t of arrivals) expect(arrivals.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(6);
     expect(endpoint.maxInFlight).toBeLessThanOrEqual(2);
+  });
+
+  it('the scheduled sweep re-probes what a phase’s gate reads once it is stale, and nothing fresh', async () => {
+    endpoint.mode = 'ok';
+    const serverId = await flakyServer();
+    const soaking = await worker.get(ClientsService).create(aClient(serverId) as never, operator);
+    const notYet = await worker.get(ClientsService).create(aClient(serverId) as never, operator);
+    await ds.query(`UPDATE clients SET phase = 'parallel_auth' WHERE id = $1`, [soaking.id]);
+    await ds.query(`UPDATE clients SET paused = true WHERE phase <> 'vendor_check' AND id <> $1`, [soaking.id]); // earlier tests' clients
+
+    const sweeper = worker.get(ProbeSweepHandler);
+    // parallel_auth reads the secret and the key; without a key in Keyshift only the secret is probed.
+    expect(await sweeper.sweep()).toBe(1);
+    const probes = await waitFor(
+      () => probesOf(soaking.id),
+      (ps) => ps.length === 1,
+    );
+    expect(probes[0]).toMatchObject({
+      purpose: 'phase:parallel_auth',
+      method: 'client_secret_basic',
+      outcome: ProbeOutcome.Ok,
+    });
+    expect(await probesOf(notYet.id)).toHaveLength(0); // vendor_check reads discovery, not tokens
+    expect(await sweeper.sweep()).toBe(0); // fresh evidence is left alone
   });
 });

@@ -20,7 +20,7 @@ const operator = { tokenId: 't', name: 'ops', role: Role.Operator };
 
 /** A metadata server that misbehaves on demand: down (500), throttling (429), wrong issuer, not JSON. */
 class MisbehavingMetadata {
-  mode: 'ok' | '500' | '429' | 'wrong-issuer' | 'not-json' | 'no-private-key-jwt' = 'ok';
+  mode: 'ok' | '500' | '429' | 'wrong-issuer' | 'not-json' | 'no-private-key-jwt' | 'down' | 'slow' = 'ok';
   hits = 0;
   private server!: Server;
   issuer = '';
@@ -33,6 +33,8 @@ class MisbehavingMetadata {
       if (!match) return void res.writeHead(404).end();
       const issuer = `${this.issuer}${match[1]}`;
       if (this.mode === '500') return void res.writeHead(500).end('oops');
+      if (this.mode === 'down') return void req.socket.destroy();
+      if (this.mode === 'slow') return void setTimeout(() => res.writeHead(500).end(), 3000);
       if (this.mode === '429') return void res.writeHead(429, { 'retry-after': '1' }).end();
       if (this.mode === 'not-json')
         return void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>');
@@ -154,6 +156,8 @@ describe('vendor check against a real authorization server (oidc-provider) and a
     ['a document that is not JSON', 'not-json', 'not valid JSON'],
     ['HTTP 500', '500', 'HTTP 500'],
     ['HTTP 429', '429', 'HTTP 429'],
+    ['a server that is down', 'down', 'could not be reached'],
+    ['a server slower than the timeout', 'slow', 'did not answer within 2000 ms'],
   ] as const)(
     'holds clients back on %s, says why, and recovers once the server is healthy',
     async (_, mode, reason) => {
