@@ -13,7 +13,7 @@ export class MicroBatcher<T> {
   constructor(
     private readonly flush: (items: T[]) => Promise<void>,
     private readonly maxItems = 1_000,
-    private readonly maxWaitMs = 2,
+    private readonly maxWaitMs = 5,
   ) {}
 
   add(item: T): Promise<void> {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 
 /** How long a read waits for company before its batch goes to the database. */
-const BATCH_WINDOW_MS = 2;
+const BATCH_WINDOW_MS = 5;
 
 /**
  * A DataLoader that gathers reads by key from concurrent callers (jobs running side by side)

@@ -57,7 +57,7 @@ const OUTBOUND_OUTCOME: Record<OutboundError['kind'], ProbeOutcome> = {
 export class ProbeRunner {
   /** Probe rows from concurrent jobs go in as one INSERT. */
   private readonly evidence = new MicroBatcher<ProbeEntity>((rows) =>
-    this.dataSource.transaction((m) => bulkInsert(m, ProbeEntity, rows)),
+    bulkInsert(this.dataSource.manager, ProbeEntity, rows),
   );
   /** Client reads from concurrent probes share one query. */
   private readonly clients = batchedReads<string, Pick<ClientEntity, 'id' | 'clientId' | 'authorizationServerId'>>(
@@ -87,11 +87,9 @@ export class ProbeRunner {
   ) {}
 
   async run(req: ProbeRequest): Promise<ProbeEntity> {
-    const client = await this.dataSource.getRepository(ClientEntity).findOneBy({ id: req.clientRowId });
+    const client = await this.clients.load(req.clientRowId);
     if (!client) throw DomainError.notFound('client', req.clientRowId);
-    const server = await this.dataSource
-      .getRepository(AuthorizationServerEntity)
-      .findOneByOrFail({ id: client.authorizationServerId });
+    const server = await this.server(client.authorizationServerId);
     if (!server.capabilities)
       throw new ProbeNotPossible(`authorization server ${server.issuer} has not been discovered yet`, true);
     const tokenEndpoint = server.capabilities.tokenEndpoint;
