@@ -9,7 +9,7 @@ import { ProbeEntity, ProbeOutcome } from '@keyshift/features/probes/probe.entit
 import { ProbeSweepHandler } from '@keyshift/features/probes/probe-sweep.handler';
 import { ProbesService } from '@keyshift/features/probes/probes.service';
 import { ServerBackoff } from '@keyshift/features/probes/server-backoff';
-import { ReconcileTick } from '@keyshift/features/reconcile/reconcile.tick';
+import { PeriodicJobs } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { aClient, anAuthorizationServer } from '../support/factories';
@@ -88,7 +88,7 @@ describe('probe faults, retries and per-server limits', () => {
     ds = worker.get(DataSource);
   });
   afterAll(async () => {
-    await worker.get(ReconcileTick).onApplicationShutdown();
+    await worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
     await Promise.all([endpoint.stop(), db.drop()]);
   });

@@ -11,7 +11,7 @@ import { ClientSigningKeys } from '@keyshift/features/probes/client-signing-keys
 import { ProbeEntity, ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
 import { ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
 import { ProbesService } from '@keyshift/features/probes/probes.service';
-import { ReconcileTick } from '@keyshift/features/reconcile/reconcile.tick';
+import { PeriodicJobs } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { aClient, anAuthorizationServer } from '../support/factories';
@@ -195,6 +195,6 @@ describe('token-endpoint probes against the real oidc-provider', () => {
     expect(status.probes).toBe(sweep.queued);
     expect(status.byOutcome.ok).toBeGreaterThanOrEqual(4);
     expect(await ds.getRepository(ProbeEntity).countBy({ sweepId: sweep.sweepId, attempt: 1 })).toBe(sweep.queued);
-    await worker.get(ReconcileTick).onApplicationShutdown();
+    await worker.get(PeriodicJobs).onApplicationShutdown();
   });
 });

@@ -8,7 +8,7 @@ import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { PHASE_EXECUTORS, PhaseExecutor } from '@keyshift/features/reconcile/phase-executor';
 import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
-import { ReconcileTick } from '@keyshift/features/reconcile/reconcile.tick';
+import { PeriodicJobs } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -118,6 +118,6 @@ describe('reconcile worker (PostgreSQL + Redis/BullMQ)', () => {
       'client.needs_person',
     ]);
     expect((await worker.get(AuditLog).verify()).ok).toBe(true);
-    await worker.get(ReconcileTick).onApplicationShutdown();
+    await worker.get(PeriodicJobs).onApplicationShutdown();
   });
 });

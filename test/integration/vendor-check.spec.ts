@@ -8,7 +8,7 @@ import { AuthorizationServerEntity } from '@keyshift/features/authorization-serv
 import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
-import { ReconcileTick } from '@keyshift/features/reconcile/reconcile.tick';
+import { PeriodicJobs } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { aClient, anAuthorizationServer } from '../support/factories';
@@ -79,7 +79,7 @@ describe('vendor check against a real authorization server (oidc-provider) and a
     ds = worker.get(DataSource);
   });
   afterAll(async () => {
-    await worker.get(ReconcileTick).onApplicationShutdown();
+    await worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
     await Promise.all([as.stop(), bad.stop(), db.drop()]);
   });

@@ -6,12 +6,12 @@ import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-c
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
 import { ProbeJobHandler } from '@keyshift/features/probes/probe-job.handler';
 import { ProbeSweepHandler } from '@keyshift/features/probes/probe-sweep.handler';
-import { ProbeSweepTick } from '@keyshift/features/probes/probe-sweep.tick';
 import { ProbeWorkerPool } from '@keyshift/features/probes/probe-worker-pool';
 import { ProbesModule } from '@keyshift/features/probes/probes.module';
 import { ReconcileModule } from '@keyshift/features/reconcile/reconcile.module';
 import { PlatformModule } from '@keyshift/platform';
-import { JOB_HANDLERS, JobWorkerHost } from '@keyshift/queue';
+import { JOB_HANDLERS, JobName, JobWorkerHost, PERIODIC_JOBS, PeriodicJobs, PeriodicJobSpec } from '@keyshift/queue';
+import { ScheduleModule } from '@nestjs/schedule';
 
 /** The worker's composition root: no HTTP, just BullMQ processors (one handler per job name) and the scheduler. */
 @Module({})
@@ -19,11 +19,18 @@ export class WorkerModule {
   static register(config: KeyshiftConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [PlatformModule.forRoot(config), AuthorizationServersModule, ReconcileModule, ProbesModule],
+      imports: [
+        ScheduleModule.forRoot(),
+        PlatformModule.forRoot(config),
+        AuthorizationServersModule,
+        ReconcileModule,
+        ProbesModule,
+      ],
       providers: [
         JobWorkerHost,
         ProbeWorkerPool,
-        ProbeSweepTick,
+        PeriodicJobs,
+        { provide: PERIODIC_JOBS, useValue: periodicJobs(config) },
         {
           provide: JOB_HANDLERS,
           inject: [
@@ -38,4 +45,20 @@ export class WorkerModule {
       ],
     };
   }
+}
+
+/** The worker's schedule: reconcile sweeps, and the evidence refresh of the probe sweep. */
+function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
+  return [
+    {
+      name: 'reconcile-tick',
+      intervalMs: config.reconcile.intervalSeconds * 1000,
+      build: (tick) => ({ name: JobName.ReconcileSweep, data: { tick } }),
+    },
+    {
+      name: 'probe-sweep-tick',
+      intervalMs: config.probes.sweepIntervalSeconds * 1000,
+      build: (tick) => ({ name: JobName.ProbeSweep, data: { tick } }),
+    },
+  ];
 }

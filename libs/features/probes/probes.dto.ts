@@ -1,7 +1,7 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, PickType } from '@nestjs/swagger';
+import { ListClientsQueryDto } from '../clients/clients.dto';
 import { ListQueryDto } from '@keyshift/common';
-import { Phase } from '@keyshift/domain';
-import { IsBoolean, IsEnum, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsBoolean, IsEnum, IsOptional } from 'class-validator';
 import { ProbeMethod } from './probe.entity';
 
 export class RequestProbeDto {
@@ -19,29 +19,12 @@ export class RequestProbeDto {
   dpop?: boolean;
 }
 
-/** Which clients a sweep probes (all filters optional; each probe uses the client's current method). */
-export class StartSweepDto {
-  @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
-  @IsUUID()
-  authorizationServerId?: string;
-
-  @ApiPropertyOptional({ enum: Phase })
-  @IsOptional()
-  @IsEnum(Phase)
-  phase?: Phase;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @MaxLength(200)
-  @IsString()
-  owner?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @MaxLength(64)
-  @IsString()
-  tag?: string;
-}
+/** Which clients a sweep probes: the client list's filters (each probe uses the client's current method). */
+export class StartSweepDto extends PickType(ListClientsQueryDto, [
+  'authorizationServerId',
+  'phase',
+  'owner',
+  'tag',
+] as const) {}
 
 export class ListProbesQueryDto extends ListQueryDto {}

@@ -1,23 +1,20 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { AuthorizationServersModule } from '../authorization-servers/authorization-servers.module';
 import { ClientsModule } from '../clients/clients.module';
 import { VendorCheckExecutor } from '../vendor-check/vendor-check.executor';
 import { PHASE_EXECUTORS } from './phase-executor';
 import { ReconcileClientHandler } from './reconcile-client.handler';
 import { ReconcileSweepHandler } from './reconcile-sweep.handler';
-import { ReconcileTick } from './reconcile.tick';
 
 /** The reconcile loop and the phase executors it runs (one per phase; more arrive with later features). */
 @Module({
-  imports: [ScheduleModule.forRoot(), ClientsModule, AuthorizationServersModule],
+  imports: [ClientsModule, AuthorizationServersModule],
   providers: [
     ReconcileSweepHandler,
     ReconcileClientHandler,
-    ReconcileTick,
     VendorCheckExecutor,
     { provide: PHASE_EXECUTORS, inject: [VendorCheckExecutor], useFactory: (...executors: unknown[]) => executors },
   ],
-  exports: [ReconcileSweepHandler, ReconcileClientHandler, ReconcileTick],
+  exports: [ReconcileSweepHandler, ReconcileClientHandler],
 })
 export class ReconcileModule {}

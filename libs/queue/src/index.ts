@@ -3,4 +3,4 @@ export * from './jobs';
 export * from './queue.module';
 export * from './redis-connection';
 export * from './job-worker.host';
-export * from './periodic-job';
+export * from './periodic-jobs';
