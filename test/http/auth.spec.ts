@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { startTestApi, TestApi } from '../support/test-api';
 
 /** Every /v1 route, with a body that would pass validation, so only authentication decides. */
@@ -57,6 +59,11 @@ describe('API authentication and roles', () => {
 
     const list = await api.http().get('/v1/api-tokens').set(admin);
     expect(JSON.stringify(list.body)).not.toContain(created.body.token);
+    const [row] = await api.app
+      .get(DataSource)
+      .query('SELECT row_to_json(t)::text AS j, token_hash FROM api_tokens t WHERE name = $1', ['dashboard']);
+    expect(row.j).not.toContain(created.body.token);
+    expect(row.token_hash).toBe(createHash('sha256').update(created.body.token).digest('hex'));
 
     expect((await api.http().get('/v1/clients').set(viewer)).status).toBe(200);
     const forbidden = await api.http().post('/v1/authorization-servers').set(viewer).send({});

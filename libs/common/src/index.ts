@@ -8,3 +8,4 @@ export * from './id-param';
 export * from './validation';
 export * from './list-query.dto';
 export * from './micro-batcher';
+export * from './sql-list';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, encodeCursor, MicroBatcher, Page } from '@keyshift/common';
+import { Clock, decodeCursor, encodeCursor, MicroBatcher, Page } from '@keyshift/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ChainBreak, ChainVerifier, hashEvent } from './audit-chain';
 
@@ -35,7 +35,8 @@ export interface AuditFilter {
   actor?: string;
   since?: Date;
   until?: Date;
-  afterSeq?: string;
+  /** The nextCursor of the previous page. */
+  cursor?: string;
   limit: number;
 }
 
@@ -183,7 +184,11 @@ export class AuditLog {
     if (filter.actor) add('actor = ?', filter.actor);
     if (filter.since) add('occurred_at >= ?', filter.since);
     if (filter.until) add('occurred_at < ?', filter.until);
-    if (filter.afterSeq) add('seq > ?', filter.afterSeq);
+    if (filter.cursor)
+      add(
+        'seq > ?',
+        decodeCursor(filter.cursor, (k) => /^\d+$/.test(k)),
+      );
     params.push(filter.limit + 1);
     const rows = (await this.dataSource.query(
       `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq LIMIT $${params.length}`,

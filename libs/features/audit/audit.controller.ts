@@ -1,6 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { decodeCursor } from '@keyshift/common';
 import { AuditLog } from './audit-log.service';
 import { ListAuditEventsQueryDto } from './audit.dto';
 
@@ -12,8 +11,7 @@ export class AuditController {
 
   @Get('events')
   events(@Query() q: ListAuditEventsQueryDto) {
-    const afterSeq = q.cursor ? decodeCursor(q.cursor, (k) => /^\d+$/.test(k)) : undefined;
-    return this.audit.list({ ...q, afterSeq, limit: q.limit ?? 100 });
+    return this.audit.list({ ...q, limit: q.limit ?? 100 });
   }
 
   /** Recomputes the hash chain and names the first broken link, if any. */

@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { ClientSnapshot, decide, Effect, GatePolicy, NextState, PhaseEvent, PhaseState } from '@keyshift/domain';
+import { Effect, GatePolicy, PhaseEvent } from '@keyshift/domain';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from './client.entity';
-import { auditSummary, ClientView, viewFromEntity } from './client-view';
+import { ClientView, viewFromEntity } from './client-view';
+import { planTransition, transitionColumns } from './transition-plan';
 
 export interface TransitionOptions {
   /** Refuse unless the client is at this version (the caller's If-Match). */
@@ -20,31 +21,6 @@ export interface TransitionOptions {
 export interface TransitionResult {
   client: ClientView;
   effects: Effect[];
-}
-
-export function snapshotOf(c: ClientEntity): ClientSnapshot {
-  return {
-    phase: c.phase,
-    state: c.state,
-    paused: c.paused,
-    senderConstraint: c.targetSenderConstraint,
-    cutoverConfirmedAt: c.cutoverConfirmedAt,
-    attempts: c.attempts,
-    reason: c.stateReason,
-  };
-}
-
-/** The columns a transition writes, from the machine's NextState. */
-export function columnsOf(next: NextState): Partial<ClientEntity> {
-  return {
-    phase: next.phase,
-    state: next.state,
-    paused: next.paused,
-    stateReason: next.reason,
-    nextCheckAt: next.nextCheckAt,
-    attempts: next.attempts,
-    cutoverConfirmedAt: next.cutoverConfirmedAt,
-  };
 }
 
 /**
@@ -98,26 +74,24 @@ export class ClientTransitions {
       throw new DomainError(ErrorCode.VersionConflict, 'the worker lease on this client has expired or moved');
     }
 
-    const now = this.clock.now();
-    const decision = decide(snapshotOf(client), event, now, this.policy);
-    if (!decision.ok) {
-      const code = decision.refusal === 'gate_not_met' ? ErrorCode.GateNotMet : ErrorCode.TransitionNotAllowed;
-      throw new DomainError(code, decision.message, { phase: client.phase, state: client.state });
+    const planned = planTransition({
+      client,
+      event,
+      now: this.clock.now(),
+      policy: this.policy,
+      actor,
+      lease: { leaseId: client.leaseId, leaseUntil: client.leaseUntil }, // a write-back keeps its lease
+      auditDetail: options.auditDetail,
+    });
+    if (!planned.ok) {
+      const code = planned.refusal === 'gate_not_met' ? ErrorCode.GateNotMet : ErrorCode.TransitionNotAllowed;
+      throw new DomainError(code, planned.message, { phase: client.phase, state: client.state });
     }
-
-    const before = viewFromEntity(client);
-    const stillLeased = decision.next.state === PhaseState.Running;
-    const changes: Partial<ClientEntity> = {
-      ...columnsOf(decision.next),
-      leaseId: stillLeased ? client.leaseId : null,
-      leaseUntil: stillLeased ? client.leaseUntil : null,
-      version: client.version + 1,
-      updatedAt: now,
-    };
+    const { after, audit, effects } = planned.plan;
     const result = await repo
       .createQueryBuilder()
       .update()
-      .set(changes)
+      .set(transitionColumns(after))
       .where('id = :id AND version = :version', { id: client.id, version: client.version })
       .execute();
     if (result.affected !== 1) {
@@ -129,27 +103,7 @@ export class ClientTransitions {
         },
       );
     }
-    const after = viewFromEntity({ ...client, ...changes } as ClientEntity);
-    await this.audit.append(manager, [
-      {
-        actor,
-        action: `client.${event.type}`,
-        subjectType: 'client',
-        subjectId: client.id,
-        before: auditSummary(before),
-        after: {
-          ...auditSummary(after),
-          event: describeEvent(event),
-          effects: decision.effects,
-          ...options.auditDetail,
-        },
-      },
-    ]);
-    return { client: after, effects: decision.effects };
+    await this.audit.append(manager, [audit]);
+    return { client: viewFromEntity(after), effects };
   }
-}
-
-/** The event as the audit log records it (evidence kinds and reasons, nothing secret). */
-function describeEvent(event: PhaseEvent): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
 }

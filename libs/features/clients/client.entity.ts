@@ -1,3 +1,4 @@
+import { sqlInList } from '@keyshift/common';
 import { Phase, PhaseState } from '@keyshift/domain';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
@@ -26,8 +27,6 @@ export enum SecretStatus {
   Shredded = 'shredded',
 }
 
-const sqlList = (values: string[]) => values.map((v) => `'${v}'`).join(', ');
-
 @Entity({ name: 'clients' })
 @Index('UQ_clients_server_client_id', ['authorizationServerId', 'clientId'], { unique: true })
 @Index('IDX_clients_owner_phase', ['owner', 'phase', 'id'])
@@ -37,8 +36,8 @@ const sqlList = (values: string[]) => values.map((v) => `'${v}'`).join(', ');
 @Index('IDX_clients_lease', ['leaseUntil'], { where: `"state" = 'running'` })
 // GIN has no decorator in TypeORM: the migration creates it and schema sync leaves it alone.
 @Index('IDX_clients_tags', { synchronize: false })
-@Check('CHK_clients_phase', `"phase" IN (${sqlList(Object.values(Phase))})`)
-@Check('CHK_clients_state', `"state" IN (${sqlList(Object.values(PhaseState))})`)
+@Check('CHK_clients_phase', `"phase" IN (${sqlInList(Phase)})`)
+@Check('CHK_clients_state', `"state" IN (${sqlInList(PhaseState)})`)
 @Check('CHK_clients_auth_method', `"auth_method" IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt')`)
 @Check('CHK_clients_secret_status', `"secret_status" IN ('present', 'shredded')`)
 @Check('CHK_clients_secret_shredded', `"secret_status" = 'present' OR "secret_ciphertext" IS NULL`)

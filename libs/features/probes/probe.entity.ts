@@ -1,3 +1,4 @@
+import { sqlInList } from '@keyshift/common';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { ClientEntity } from '../clients/client.entity';
 
@@ -31,18 +32,13 @@ export enum ProbeMethod {
   PrivateKeyJwt = 'private_key_jwt',
 }
 
-const list = (e: object) =>
-  Object.values(e)
-    .map((v) => `'${v}'`)
-    .join(', ');
-
 /** One token request Keyshift made, as evidence. The token obtained is never stored. */
 @Entity({ name: 'probes' })
 @Index('IDX_probes_client', ['clientRowId', 'id'])
 @Index('IDX_probes_client_method', ['clientRowId', 'method', 'createdAt'])
 @Index('IDX_probes_sweep', ['sweepId'], { where: `"sweep_id" IS NOT NULL` })
-@Check('CHK_probes_outcome', `"outcome" IN (${list(ProbeOutcome)})`)
-@Check('CHK_probes_method', `"method" IN (${list(ProbeMethod)})`)
+@Check('CHK_probes_outcome', `"outcome" IN (${sqlInList(ProbeOutcome)})`)
+@Check('CHK_probes_method', `"method" IN (${sqlInList(ProbeMethod)})`)
 export class ProbeEntity {
   @PrimaryColumn('uuid')
   id!: string;

@@ -3,28 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { bulkUpdate } from '@keyshift/database';
-import { decide, GatePolicy, PhaseEvent, PhaseState } from '@keyshift/domain';
+import { GatePolicy, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
 import { DataSource, EntityManager } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
-import { auditSummary, viewFromEntity } from '../clients/client-view';
-import { columnsOf, snapshotOf } from '../clients/client-transitions.service';
-
-const WRITTEN: (keyof ClientEntity & string)[] = [
-  'phase',
-  'state',
-  'paused',
-  'stateReason',
-  'nextCheckAt',
-  'attempts',
-  'cutoverConfirmedAt',
-  'leaseId',
-  'leaseUntil',
-  'version',
-  'updatedAt',
-];
+import { planTransition, TRANSITION_COLUMNS } from '../clients/transition-plan';
 
 export interface SweepResult {
   released: number;
@@ -71,36 +56,26 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
       const jobs: JobPayload[] = [];
       let advanced = 0;
       const transition = (client: ClientEntity, event: PhaseEvent): ClientEntity | null => {
-        const decision = decide(snapshotOf(client), event, now, this.policy);
-        if (!decision.ok) {
+        const planned = planTransition({
+          client,
+          event,
+          now,
+          policy: this.policy,
+          actor: SYSTEM_ACTORS.worker,
+          lease: { leaseId: newId(), leaseUntil: new Date(now.getTime() + this.config.reconcile.leaseSeconds * 1000) },
+        });
+        if (!planned.ok) {
           // A due client the machine will not move (should not happen): stop re-picking it every tick.
           this.logger.warn(
-            { clientRowId: client.id, event: event.type, refusal: decision.message },
+            { clientRowId: client.id, event: event.type, refusal: planned.message },
             'due client not movable',
           );
-          const parked = { ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now };
-          changed.push(parked);
+          changed.push({ ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now });
           return null;
         }
-        const running = decision.next.state === PhaseState.Running;
-        const after: ClientEntity = {
-          ...client,
-          ...columnsOf(decision.next),
-          leaseId: running ? newId() : null,
-          leaseUntil: running ? new Date(now.getTime() + this.config.reconcile.leaseSeconds * 1000) : null,
-          version: client.version + 1,
-          updatedAt: now,
-        };
-        changed.push(after);
-        events.push({
-          actor: SYSTEM_ACTORS.worker,
-          action: `client.${event.type}`,
-          subjectType: 'client',
-          subjectId: client.id,
-          before: auditSummary(viewFromEntity(client)),
-          after: { ...auditSummary(viewFromEntity(after)), effects: decision.effects },
-        });
-        return after;
+        changed.push(planned.plan.after);
+        events.push(planned.plan.audit);
+        return planned.plan.after;
       };
 
       for (const client of expired) transition(client, { type: 'lease_expired' });
@@ -113,7 +88,7 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
         if (after?.leaseId)
           jobs.push({ name: JobName.ReconcileClient, data: { clientRowId: after.id, leaseId: after.leaseId } });
       }
-      await bulkUpdate(manager, ClientEntity, changed, WRITTEN);
+      await bulkUpdate(manager, ClientEntity, changed, [...TRANSITION_COLUMNS]);
       await this.audit.append(manager, events);
       return { jobs, result: { released: expired.length, leased: jobs.length, advanced } };
     });

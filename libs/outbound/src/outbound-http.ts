@@ -108,8 +108,8 @@ export class OutboundHttp implements OnApplicationShutdown {
         body: req.body,
         dispatcher: this.agent,
         signal: AbortSignal.timeout(timeoutMs),
-        maxRedirections: 0,
-      } as Parameters<typeof request>[1]);
+        // undici's request() never follows redirects (only its redirect interceptor does): a 3xx comes back as is.
+      });
       const body = await readCapped(res.body, this.limits.maxResponseBytes, url);
       return { status: res.statusCode, headers: res.headers, body, latencyMs: performance.now() - started };
     } catch (error) {
