@@ -23,6 +23,8 @@ type Mode = 'ok' | '429' | '500' | 'slow' | 'not-json' | 'down';
 /** A token endpoint that misbehaves on demand, and records when each request arrived and how many overlapped. */
 class FlakyTokenEndpoint {
   mode: Mode = 'ok';
+  /** Client ids answered with 500 whatever the mode. */
+  failingClients = new Set<string>();
   arrivals: number[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -41,6 +43,8 @@ class FlakyTokenEndpoint {
           if (this.mode === 'down') return void req.socket.destroy();
           res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
         }, 40);
+      const basic = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+      if (this.failingClients.has(decodeURIComponent(basic.split(':')[0]))) return done(500, 'oops');
       switch (this.mode) {
         case 'ok':
         case 'down':
@@ -194,6 +198,58 @@ describe('probe faults, retries and per-server limits', () => {
     expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThanOrEqual(14 * 200 - 100);
     for (const t of arrivals) expect(arrivals.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(6);
     expect(endpoint.maxInFlight).toBeLessThanOrEqual(2);
+  });
+
+  it('packs a sweep into batched jobs and still keeps to the server’s rate and concurrency', async () => {
+    // 40/s with 8 at once: jobs of 4 probes, 2 jobs at once, 10 jobs a second.
+    const serverId = await flakyServer({ probeRatePerSecond: 40, probeConcurrency: 8 });
+    const clients = await Promise.all(
+      Array.from({ length: 60 }, () => worker.get(ClientsService).create(aClient(serverId) as never, operator)),
+    );
+    endpoint.mode = 'ok';
+    endpoint.arrivals = [];
+    endpoint.maxInFlight = 0;
+    const started = Date.now();
+    const sweep = await worker.get(ProbesService).sweep({ authorizationServerId: serverId }, operator);
+    await waitFor(
+      () => worker.get(ProbesService).sweepStatus(sweep.sweepId),
+      (s) => s.probes === 60,
+      15_000,
+    );
+    const arrivals = endpoint.arrivals.filter((t) => t >= started);
+    expect(arrivals).toHaveLength(clients.length);
+    // One job of 4 per 100 ms window: 60 probes span at least 14 windows, and a sliding second
+    // holds at most 11 windows' worth (40 + 4).
+    expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThanOrEqual(14 * 100 - 50);
+    for (const t of arrivals) expect(arrivals.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(44);
+    expect(endpoint.maxInFlight).toBeLessThanOrEqual(8);
+  });
+
+  it('retries only the probes of a batch that ended transient', async () => {
+    const serverId = await flakyServer({ probeRatePerSecond: 40, probeConcurrency: 8 });
+    const clients = await Promise.all(
+      Array.from({ length: 4 }, () => worker.get(ClientsService).create(aClient(serverId) as never, operator)),
+    );
+    endpoint.mode = 'ok';
+    endpoint.failingClients = new Set([clients[1].clientId]);
+    await worker.get(ProbesService).sweep({ authorizationServerId: serverId }, operator);
+    await waitFor(
+      () => probesOf(clients[1].id),
+      (ps) => ps.length >= 1,
+    );
+    endpoint.failingClients = new Set();
+    const recovered = await waitFor(
+      () => probesOf(clients[1].id),
+      (ps) => ps.some((p) => p.outcome === ProbeOutcome.Ok),
+      15_000,
+    );
+    expect(recovered[0]).toMatchObject({ outcome: ProbeOutcome.ServerError, attempt: 1 });
+    expect(recovered[recovered.length - 1]).toMatchObject({ outcome: ProbeOutcome.Ok });
+    expect(recovered[recovered.length - 1].attempt).toBeGreaterThan(1);
+    for (const other of [clients[0], clients[2], clients[3]]) {
+      const probes = await probesOf(other.id);
+      expect(probes.map((p) => [p.outcome, p.attempt])).toEqual([[ProbeOutcome.Ok, 1]]); // answered once, not re-run
+    }
   });
 
   it('the scheduled sweep re-probes what a phase’s gate reads once it is stale, and nothing fresh', async () => {

@@ -4,6 +4,8 @@ import { buildClientAssertion } from '@keyshift/features/probes/client-assertion
 import { ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
 import { classifyTokenResponse, retryAfterSeconds } from '@keyshift/features/probes/token-response';
 import { tokenRequest } from '@keyshift/features/probes/token-request';
+import { probeBatching } from '@keyshift/features/probes/probe-batching';
+import fc from 'fast-check';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -70,5 +72,39 @@ describe('tokenRequest', () => {
     expect(basic.body).toBe('grant_type=client_credentials');
     const post = tokenRequest({ method: ProbeMethod.ClientSecretPost, clientId: 'a', secret: 's' });
     expect(new URLSearchParams(post.body).get('client_secret')).toBe('s');
+  });
+});
+
+describe('probeBatching', () => {
+  it.each([
+    [
+      { ratePerSecond: 10_000, concurrency: 64 },
+      { probesPerJob: 8, jobConcurrency: 8, jobsPerSecond: 1250 },
+    ],
+    [
+      { ratePerSecond: 40, concurrency: 8 },
+      { probesPerJob: 4, jobConcurrency: 2, jobsPerSecond: 10 },
+    ],
+    [
+      { ratePerSecond: 5, concurrency: 2 },
+      { probesPerJob: 1, jobConcurrency: 2, jobsPerSecond: 5 },
+    ],
+    [
+      { ratePerSecond: 1_000, concurrency: 3 },
+      { probesPerJob: 3, jobConcurrency: 1, jobsPerSecond: 1000 / 3 },
+    ],
+  ])('%j -> %j', (limits, expected) => {
+    expect(probeBatching(limits)).toEqual(expected);
+  });
+
+  it('never lets jobs exceed the server’s probe rate or concurrency', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 1_000 }), (rate, concurrency) => {
+        const b = probeBatching({ ratePerSecond: rate, concurrency });
+        expect(b.probesPerJob).toBeGreaterThanOrEqual(1);
+        expect(b.jobConcurrency * b.probesPerJob).toBeLessThanOrEqual(Math.max(concurrency, 1));
+        expect(b.jobsPerSecond * b.probesPerJob).toBeCloseTo(rate);
+      }),
+    );
   });
 });

@@ -9,3 +9,4 @@ export * from './validation';
 export * from './list-query.dto';
 export * from './micro-batcher';
 export * from './sql-list';
+export * from './chunk';

@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Phase, probesNeeded } from '@keyshift/domain';
-import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
+import { JobHandler, JobName, JobQueue, PayloadOf } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeMethod } from './probe.entity';
-import { ProbesService } from './probes.service';
+import { ProbesService, ServerProbeTarget } from './probes.service';
 
 const BATCH = 2_000;
 
@@ -60,27 +60,27 @@ export class ProbeSweepHandler implements JobHandler<JobName.ProbeSweep> {
         [after, BATCH],
       )) as Row[];
       if (rows.length === 0) return queued;
-      const jobs: JobPayload[] = [];
+      // Grouped by phase, which each probe records as its purpose.
+      const byPhase = new Map<Phase, ServerProbeTarget[]>();
       for (const c of rows) {
         for (const need of probesNeeded(c.phase, c.target_sender_constraint)) {
           const last = need.credential === 'secret' ? c.last_secret : need.dpop ? c.last_dpop : c.last_key;
           if (last && last > staleBefore) continue;
           if (need.credential === 'secret' && c.secret_status !== 'present') continue;
           if (need.credential === 'key' && !(await this.keys.activeKey(c.id))) continue;
-          const method = need.credential === 'secret' ? (c.auth_method as ProbeMethod) : ProbeMethod.PrivateKeyJwt;
-          jobs.push(
-            this.probes.job(
-              { id: c.id, authorizationServerId: c.authorization_server_id },
-              method,
-              need.dpop,
-              `phase:${c.phase}`,
-              null,
-            ),
-          );
+          const targets = byPhase.get(c.phase) ?? byPhase.set(c.phase, []).get(c.phase)!;
+          targets.push({
+            serverId: c.authorization_server_id,
+            clientRowId: c.id,
+            method: need.credential === 'secret' ? (c.auth_method as ProbeMethod) : ProbeMethod.PrivateKeyJwt,
+            dpop: need.dpop,
+          });
         }
       }
-      await this.queue.enqueueMany(jobs);
-      queued += jobs.length;
+      for (const [phase, targets] of byPhase) {
+        await this.queue.enqueueMany(await this.probes.jobs(targets, `phase:${phase}`, null));
+        queued += targets.length;
+      }
       after = rows[rows.length - 1].id;
     }
   }

@@ -5,12 +5,14 @@ import { JobWorkerHost, probeQueueName } from '@keyshift/queue';
 import { Worker } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { probeBatching } from './probe-batching';
 
 const REFRESH_MS = 5_000;
 
 /**
  * One BullMQ worker per authorization server's probe queue, so BullMQ's own limiter enforces each
- * server's rate (across all replicas) and concurrency (per replica). New servers and changed
+ * server's rate (across all replicas) and concurrency (per replica), counted in jobs of
+ * probeBatching's size. New servers and changed
  * limits are picked up within a few seconds.
  */
 @Injectable()
@@ -45,9 +47,10 @@ export class ProbeWorkerPool implements OnApplicationBootstrap, OnApplicationShu
         const current = this.workers.get(s.id);
         if (current && current.rate === s.probeRatePerSecond && current.concurrency === s.probeConcurrency) continue;
         if (current) await this.host.stop(current.worker);
+        const batching = probeBatching({ ratePerSecond: s.probeRatePerSecond, concurrency: s.probeConcurrency });
         const worker = this.host.start(probeQueueName(s.id), {
-          ratePerSecond: s.probeRatePerSecond,
-          concurrency: s.probeConcurrency,
+          ratePerSecond: batching.jobsPerSecond,
+          concurrency: batching.jobConcurrency,
         });
         this.workers.set(s.id, { worker, rate: s.probeRatePerSecond, concurrency: s.probeConcurrency });
       }

@@ -1,13 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
-import { JobName, JobPayload, JobQueue } from '@keyshift/queue';
-import { DataSource, LessThan } from 'typeorm';
+import {
+  chunk,
+  Clock,
+  decodeCursor,
+  DomainError,
+  encodeCursor,
+  ErrorCode,
+  isUuid,
+  newId,
+  Page,
+} from '@keyshift/common';
+import { JobName, JobPayload, JobQueue, ProbeTarget } from '@keyshift/queue';
+import { DataSource, In, LessThan } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity, SecretStatus } from '../clients/client.entity';
 import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeEntity, ProbeMethod } from './probe.entity';
+import { probeBatching } from './probe-batching';
 import { ProbeView, toProbeView } from './probe-view';
 import { RequestProbeDto, StartSweepDto } from './probes.dto';
 
@@ -94,7 +106,13 @@ export class ProbesService {
       if (filter.tag) qb.andWhere('c.tags @> ARRAY[:tag]::text[]', { tag: filter.tag });
       const batch = await qb.getMany();
       if (batch.length === 0) break;
-      await this.queue.enqueueMany(batch.map((c) => this.job(c, c.authMethod as ProbeMethod, false, 'sweep', sweepId)));
+      const targets = batch.map((c) => ({
+        serverId: c.authorizationServerId,
+        clientRowId: c.id,
+        method: c.authMethod as ProbeMethod,
+        dpop: false,
+      }));
+      await this.queue.enqueueMany(await this.jobs(targets, 'sweep', sweepId));
       queued += batch.length;
       after = batch[batch.length - 1].id;
     }
@@ -125,6 +143,7 @@ export class ProbesService {
     };
   }
 
+  /** The job for one probe asked for through the API. */
   job(
     client: Pick<ClientEntity, 'id' | 'authorizationServerId'>,
     method: ProbeMethod,
@@ -132,17 +151,32 @@ export class ProbesService {
     purpose: string,
     sweepId: string | null,
   ): JobPayload {
+    return this.batchJob(client.authorizationServerId, [{ clientRowId: client.id, method, dpop }], purpose, sweepId);
+  }
+
+  /** Jobs for many probes: per server, in batches sized to that server's limits (probeBatching). */
+  async jobs(targets: ServerProbeTarget[], purpose: string, sweepId: string | null): Promise<JobPayload[]> {
+    const byServer = new Map<string, ProbeTarget[]>();
+    for (const { serverId, ...target } of targets) {
+      const list = byServer.get(serverId) ?? byServer.set(serverId, []).get(serverId)!;
+      list.push(target);
+    }
+    const servers = await this.dataSource.getRepository(AuthorizationServerEntity).find({
+      select: { id: true, probeRatePerSecond: true, probeConcurrency: true },
+      where: { id: In([...byServer.keys()]) },
+    });
+    return servers.flatMap((s) => {
+      const { probesPerJob } = probeBatching({ ratePerSecond: s.probeRatePerSecond, concurrency: s.probeConcurrency });
+      return chunk(byServer.get(s.id)!, probesPerJob).map((batch) => this.batchJob(s.id, batch, purpose, sweepId));
+    });
+  }
+
+  private batchJob(serverId: string, targets: ProbeTarget[], purpose: string, sweepId: string | null): JobPayload {
     return {
       name: JobName.Probe,
-      data: {
-        clientRowId: client.id,
-        serverId: client.authorizationServerId,
-        method,
-        dpop,
-        purpose,
-        sweepId,
-        requestedAt: this.clock.now().getTime(),
-      },
+      data: { serverId, targets, purpose, sweepId, requestedAt: this.clock.now().getTime() },
     };
   }
 }
+
+export type ServerProbeTarget = ProbeTarget & { serverId: string };

@@ -17,7 +17,7 @@ export enum JobName {
   ReconcileClient = 'reconcile.client',
   /** Read an authorization server's metadata document and record its capabilities. */
   DiscoverServer = 'discovery.server',
-  /** One token-endpoint probe of one client with one method. */
+  /** Token-endpoint probes of one server's clients, each with one method. */
   Probe = 'probe.client',
   /** Fan-out: probe every client whose phase needs fresher evidence. */
   ProbeSweep = 'probe.sweep',
@@ -32,10 +32,9 @@ export type JobPayload =
   | {
       name: JobName.Probe;
       data: {
-        clientRowId: string;
         serverId: string;
-        method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-        dpop: boolean;
+        /** One probe for a request from the API; up to a few for a sweep (see probeBatching). */
+        targets: ProbeTarget[];
         purpose: string;
         sweepId: string | null;
         requestedAt: number;
@@ -43,6 +42,13 @@ export type JobPayload =
         transientFailures?: number;
       };
     };
+
+/** One token-endpoint probe: which client, with which method. */
+export interface ProbeTarget {
+  clientRowId: string;
+  method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  dpop: boolean;
+}
 
 export type PayloadOf<N extends JobName> = Extract<JobPayload, { name: N }>['data'];
 
@@ -78,9 +84,14 @@ export function jobIdOf(job: JobPayload): string {
       return `${job.name}/${job.data.serverId}/${Math.floor(job.data.requestedAt / 10_000)}`;
     case JobName.ProbeSweep:
       return `${job.name}/${job.data.tick}`;
-    case JobName.Probe:
-      // One probe per client, method and sweep (or per second for ad-hoc requests).
-      return `${job.name}/${job.data.clientRowId}/${job.data.method}${job.data.dpop ? '+dpop' : ''}/${job.data.sweepId ?? Math.floor(job.data.requestedAt / 1000)}`;
+    case JobName.Probe: {
+      // One job per client, method and sweep (or per second for ad-hoc requests); a batch is named
+      // by its first probe and its size, which a sweep's ordered walk makes the same on every try.
+      const first = job.data.targets[0];
+      const what = `${first.clientRowId}/${first.method}${first.dpop ? '+dpop' : ''}`;
+      const batch = job.data.targets.length > 1 ? `+${job.data.targets.length - 1}` : '';
+      return `${job.name}/${what}${batch}/${job.data.sweepId ?? Math.floor(job.data.requestedAt / 1000)}`;
+    }
   }
 }
 
