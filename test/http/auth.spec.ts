@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { startTestApi, TestApi } from '../support/test-api';
 
 /** Every /v1 route, with a body that would pass validation, so only authentication decides. */
-const V1_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
+const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'delete', path: string][] = [
   ['post', '/v1/api-tokens'],
   ['get', '/v1/api-tokens'],
   ['delete', '/v1/api-tokens/01a20000-0000-7000-8000-000000000000'],
@@ -22,6 +22,13 @@ const V1_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/cutover/confirm'],
   ['get', '/v1/clients/01a20000-0000-7000-8000-000000000000/probes'],
   ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/probes'],
+  ['get', '/v1/clients/01a20000-0000-7000-8000-000000000000/keys'],
+  ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/keys'],
+  ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/keys/rotate'],
+  ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/keys/challenges'],
+  ['post', '/v1/clients/01a20000-0000-7000-8000-000000000000/keys/01a20000-0000-7000-8000-000000000001/export'],
+  ['put', '/v1/clients/01a20000-0000-7000-8000-000000000000/rotation-policy'],
+  ['put', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/rotation-policy'],
   ['post', '/v1/probes/sweeps'],
   ['get', '/v1/probes/sweeps/01a20000-0000-7000-8000-000000000000'],
   ['get', '/v1/audit/events'],
@@ -45,8 +52,12 @@ describe('API authentication and roles', () => {
     const docs = await api.http().get('/docs/json');
     const served = Object.entries(docs.body.paths as Record<string, Record<string, unknown>>)
       .filter(([path]) => path.startsWith('/v1'))
-      .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path.replace(/\{id\}/g, ':id')}`));
-    const tested = V1_ROUTES.map(([m, p]) => `${m} ${p.replace(/01a2[0-9a-f-]+/, ':id')}`);
+      .flatMap(([path, methods]) =>
+        Object.keys(methods).map((m) => `${m} ${path.replace(/\{id\}/g, ':id').replace(/\{keyId\}/g, ':keyId')}`),
+      );
+    const tested = V1_ROUTES.map(
+      ([m, p]) => `${m} ${p.replace(/01a2[0-9a-f-]+?0001/, ':keyId').replace(/01a2[0-9a-f-]+/, ':id')}`,
+    );
     expect(served.sort()).toEqual(tested.sort());
   });
 

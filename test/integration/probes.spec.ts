@@ -21,11 +21,14 @@ import { waitFor } from '../support/wait-for';
 
 const operator = { tokenId: 't', name: 'ops', role: Role.Operator };
 
-/** Stands in for issue 4's key store: the test hands a client its key, as key management will. */
+/** The test hands a client a key registered inline at the AS (the keys feature's own tests use managed keys). */
 class TestSigningKeys extends ClientSigningKeys {
   readonly keys = new Map<string, SigningKey>();
-  async activeKey(clientRowId: string): Promise<SigningKey | null> {
+  async signingKey(clientRowId: string): Promise<SigningKey | null> {
     return this.keys.get(clientRowId) ?? null;
+  }
+  async canSign(clientRowId: string): Promise<boolean> {
+    return this.keys.has(clientRowId);
   }
 }
 

@@ -26,6 +26,7 @@ describe('log redaction', () => {
       },
       job: { data: { token: 'ks_abc' } },
       key: { kty: 'EC', d: 'private-scalar' },
+      generated: { privateJwk: { d: 'private-scalar-3' } },
       err: { jwk: { d: 'private-scalar-2' } },
     });
     const text = lines();

@@ -6,6 +6,7 @@ import { AuditHttpModule } from '@keyshift/features/audit/audit-http.module';
 import { AuthorizationServersHttpModule } from '@keyshift/features/authorization-servers/authorization-servers-http.module';
 import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
 import { ProbesHttpModule } from '@keyshift/features/probes/probes-http.module';
+import { KeysHttpModule } from '@keyshift/features/keys/keys-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
 import { PlatformModule } from '@keyshift/platform';
@@ -25,6 +26,7 @@ export class ApiModule {
         AuthorizationServersHttpModule,
         ClientsHttpModule,
         ProbesHttpModule,
+        KeysHttpModule,
         AuditHttpModule,
         HealthModule,
       ],

@@ -5,8 +5,10 @@ import { LOGGER, Logger, PinoNestLogger } from '@keyshift/common';
 import { KeyshiftConfig } from '@keyshift/config';
 import { runMigrations } from '@keyshift/database';
 import { ApiTokensService } from '@keyshift/features/api-tokens/api-tokens.service';
+import { JwksCache } from '@keyshift/features/keys/jwks-cache';
+import { JwksFrontDoor } from '@keyshift/features/keys/jwks-front-door';
+import { createServer, RequestListener } from 'node:http';
 import { MetricsService } from '@keyshift/features/metrics/metrics.service';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ApiModule } from './api.module';
 
@@ -16,11 +18,13 @@ import { ApiModule } from './api.module';
  * middleware pipeline costs well over a third of that.
  */
 export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyApplication> {
+  const jwks = new JwksFrontDoor();
   const adapter = new FastifyAdapter({
+    // The public JWKS is answered before Fastify routes the request (see JwksFrontDoor).
+    serverFactory: (handler: RequestListener) => createServer((req, res) => jwks.serve(req, res) || handler(req, res)),
     bodyLimit: config.api.bodyLimitBytes,
     // Request logging is off: per-request lines would dominate the hot routes. Errors are logged by the filter.
     logger: false,
-    genReqId: () => randomUUID(),
     // Keep the framework's own prototype-poisoning defences.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -37,6 +41,7 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
   fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   // Errors Fastify raises before Nest sees the request (bad JSON, body too large, media type) get the same body shape.
+  // Request latency by route pattern (the public JWKS, served ahead of Fastify, counts its own answers).
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
@@ -45,6 +50,8 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
     );
     done();
   });
+
+  jwks.attach(app.get(JwksCache), config.keys.jwksMaxAgeSeconds, metrics.jwksResponses);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -57,6 +64,7 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Keyshift API token (ks_...)' })
       .build(),
   );
+  document.paths['/jwks/{jwksId}.json'] = JWKS_ROUTE_DOC;
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
 
   await app.init();
@@ -67,3 +75,19 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
   await app.get(ApiTokensService).bootstrapAdmin(config.auth.adminToken);
   return app;
 }
+
+/** The public JWKS is served outside Nest's router (see jwks-front-door.ts), so Swagger cannot see it. */
+const JWKS_ROUTE_DOC = {
+  get: {
+    tags: ['keys'],
+    summary: "A client's public JWKS (no authentication)",
+    description:
+      'Public members only, keys in states pending, active and retiring. Cache-Control max-age from KEYSHIFT_JWKS_MAX_AGE_SECONDS, a strong ETag, and 304 on If-None-Match.',
+    parameters: [{ name: 'jwksId', in: 'path' as const, required: true, schema: { type: 'string' as const } }],
+    responses: {
+      '200': { description: 'The JWKS', content: { 'application/jwk-set+json': {} } },
+      '304': { description: 'Not modified (If-None-Match matched the ETag)' },
+      '404': { description: 'No such JWKS' },
+    },
+  },
+};

@@ -14,6 +14,11 @@ export interface AuthorizationServerOptions {
   port?: number;
   /** Rotate the registration access token on every RFC 7592 PUT (the server's default). */
   rotateRegistrationAccessToken?: boolean;
+  /**
+   * Hosts whose `jwks_uri` the server may fetch although they are loopback or private (oidc-provider
+   * refuses those since 9.7). Default: 127.0.0.1 and localhost, where Keyshift runs beside it.
+   */
+  jwksUriHosts?: readonly string[];
 }
 
 export interface RunningAuthorizationServer {
@@ -35,8 +40,15 @@ export async function startAuthorizationServer(
   const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const jwksUriHosts = new Set(options.jwksUriHosts ?? ['127.0.0.1', 'localhost']);
   const provider = new Provider(issuer, {
     adapter: MemoryAdapter,
+    // oidc-provider pins an SSRF-guarding dispatcher on its outgoing requests; for the named hosts
+    // only, the request goes out without it. Everything else keeps the server's own guard.
+    fetch: (url: URL | string, init: RequestInit & { dispatcher?: unknown }) => {
+      if (jwksUriHosts.has(new URL(url).hostname)) delete init.dispatcher;
+      return fetch(url, init);
+    },
     jwks: { keys: [{ ...signingKey, kid: 'demo-as-signing', use: 'sig', alg: 'ES256' }] },
     features: {
       devInteractions: { enabled: false },

@@ -8,6 +8,9 @@ import { ProbeJobHandler } from '@keyshift/features/probes/probe-job.handler';
 import { ProbeSweepHandler } from '@keyshift/features/probes/probe-sweep.handler';
 import { ProbeWorkerPool } from '@keyshift/features/probes/probe-worker-pool';
 import { ProbesModule } from '@keyshift/features/probes/probes.module';
+import { KeysModule } from '@keyshift/features/keys/keys.module';
+import { KeyRotationStepHandler } from '@keyshift/features/keys/key-rotation-step.handler';
+import { KeyRotationTickHandler } from '@keyshift/features/keys/key-rotation-tick.handler';
 import { ReconcileModule } from '@keyshift/features/reconcile/reconcile.module';
 import { PlatformModule } from '@keyshift/platform';
 import { JOB_HANDLERS, JobName, JobWorkerHost, PERIODIC_JOBS, PeriodicJobs, PeriodicJobSpec } from '@keyshift/queue';
@@ -25,6 +28,7 @@ export class WorkerModule {
         AuthorizationServersModule,
         ReconcileModule,
         ProbesModule,
+        KeysModule,
       ],
       providers: [
         JobWorkerHost,
@@ -39,6 +43,8 @@ export class WorkerModule {
             DiscoverServerHandler,
             ProbeJobHandler,
             ProbeSweepHandler,
+            KeyRotationTickHandler,
+            KeyRotationStepHandler,
           ],
           useFactory: (...handlers: unknown[]) => handlers,
         },
@@ -47,7 +53,7 @@ export class WorkerModule {
   }
 }
 
-/** The worker's schedule: reconcile sweeps, and the evidence refresh of the probe sweep. */
+/** The worker's schedule: reconcile sweeps, the evidence refresh of the probe sweep, and key rotations. */
 function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
   return [
     {
@@ -59,6 +65,11 @@ function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
       name: 'probe-sweep-tick',
       intervalMs: config.probes.sweepIntervalSeconds * 1000,
       build: (tick) => ({ name: JobName.ProbeSweep, data: { tick } }),
+    },
+    {
+      name: 'key-rotation-tick',
+      intervalMs: config.keys.rotationTickSeconds * 1000,
+      build: (tick) => ({ name: JobName.KeyRotationTick, data: { tick } }),
     },
   ];
 }

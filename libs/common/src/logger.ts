@@ -19,6 +19,9 @@ export const REDACTED_PATHS = [
     'token',
     'privateKey',
     'private_key',
+    'privateJwk',
+    'privateKeyCiphertext',
+    'private_key_ciphertext',
   ].flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
   ...['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].flatMap((f) => [`jwk.${f}`, `*.jwk.${f}`, `key.${f}`, `*.key.${f}`]),
 ];

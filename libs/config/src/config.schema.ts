@@ -64,6 +64,10 @@ export const envSchema = z.object({
   KEYSHIFT_WORKER_CONCURRENCY: positiveInt.default(10),
   KEYSHIFT_SOAK_MIN_SUCCESSES: positiveInt.default(3),
   KEYSHIFT_SOAK_MIN_SECONDS: z.coerce.number().int().min(0).default(3600),
+  KEYSHIFT_JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  KEYSHIFT_KEY_OVERLAP_MARGIN_SECONDS: z.coerce.number().int().min(0).default(60),
+  KEYSHIFT_KEY_ROTATION_TICK_SECONDS: positiveInt.default(30),
+  KEYSHIFT_KEY_CHALLENGE_SECONDS: positiveInt.default(300),
 });
 
 export type RawEnv = Record<string, string | undefined>;

@@ -18,6 +18,14 @@ export interface KeyshiftConfig {
   };
   soak: { minSuccesses: number; minSeconds: number };
   discovery: { maxAgeSeconds: number; recheckSeconds: number };
+  keys: {
+    /** Cache-Control max-age of the public JWKS. */
+    jwksMaxAgeSeconds: number;
+    overlapMarginSeconds: number;
+    rotationTickSeconds: number;
+    /** How long a BYOK proof-of-possession challenge stays usable. */
+    challengeSeconds: number;
+  };
   probes: {
     defaultRatePerSecond: number;
     defaultConcurrency: number;
@@ -76,6 +84,12 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
     discovery: {
       maxAgeSeconds: e.KEYSHIFT_DISCOVERY_MAX_AGE_SECONDS,
       recheckSeconds: e.KEYSHIFT_DISCOVERY_RECHECK_SECONDS,
+    },
+    keys: {
+      jwksMaxAgeSeconds: e.KEYSHIFT_JWKS_MAX_AGE_SECONDS,
+      overlapMarginSeconds: e.KEYSHIFT_KEY_OVERLAP_MARGIN_SECONDS,
+      rotationTickSeconds: e.KEYSHIFT_KEY_ROTATION_TICK_SECONDS,
+      challengeSeconds: e.KEYSHIFT_KEY_CHALLENGE_SECONDS,
     },
     probes: {
       defaultRatePerSecond: e.KEYSHIFT_PROBE_RATE_PER_SECOND,

@@ -2,6 +2,9 @@ import { ApiTokenEntity } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditChainHeadEntity, AuditEventEntity } from '@keyshift/features/audit/audit-event.entity';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
+import { ClientKeyEntity } from '@keyshift/features/keys/client-key.entity';
+import { KeyRotationEntity } from '@keyshift/features/keys/key-rotation.entity';
+import { PossessionChallengeEntity } from '@keyshift/features/keys/possession-challenge.entity';
 import { ProbeEntity } from '@keyshift/features/probes/probe.entity';
 
 /** Every entity, in one list, so the app, the CLI data source and the drift test agree. */
@@ -12,4 +15,7 @@ export const ENTITIES = [
   AuditEventEntity,
   AuditChainHeadEntity,
   ProbeEntity,
+  ClientKeyEntity,
+  KeyRotationEntity,
+  PossessionChallengeEntity,
 ];

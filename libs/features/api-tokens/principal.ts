@@ -15,4 +15,5 @@ export function actorOf(principal: Principal): string {
 export const SYSTEM_ACTORS = {
   bootstrap: 'system:bootstrap',
   worker: 'system:worker',
+  scheduler: 'system:scheduler',
 } as const;

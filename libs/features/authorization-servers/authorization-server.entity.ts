@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { RotationPolicy } from '../keys/rotation-policy';
 
 /** What a server accepts as a client assertion's `aud` (the brief's per-server table). */
 export enum AssertionAudience {
@@ -64,6 +65,10 @@ export class AuthorizationServerEntity {
   /** Token requests in flight at once against this server, per worker. */
   @Column('integer', { name: 'probe_concurrency', default: 8 })
   probeConcurrency!: number;
+
+  /** Key rotation schedule for this server's clients (a client's own policy wins). */
+  @Column('jsonb', { name: 'rotation_policy', nullable: true })
+  rotationPolicy!: RotationPolicy | null;
 
   @Column('jsonb', { nullable: true })
   capabilities!: ServerCapabilities | null;

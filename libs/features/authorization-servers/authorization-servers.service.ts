@@ -77,6 +77,7 @@ export class AuthorizationServersService {
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
       assertionAudience: input.assertionAudience ?? AssertionAudience.Issuer,
       maxAssertionSeconds: input.maxAssertionSeconds ?? 60,
+      rotationPolicy: null,
       probeRatePerSecond: input.probeRatePerSecond ?? this.config.probes.defaultRatePerSecond,
       probeConcurrency: input.probeConcurrency ?? this.config.probes.defaultConcurrency,
       capabilities: null,

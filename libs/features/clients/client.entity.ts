@@ -2,6 +2,7 @@ import { sqlInList } from '@keyshift/common';
 import { Phase, PhaseState } from '@keyshift/domain';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import type { RotationPolicy } from '../keys/rotation-policy';
 
 export enum SourceAuthMethod {
   ClientSecretBasic = 'client_secret_basic',
@@ -32,6 +33,7 @@ export enum SecretStatus {
 @Index('IDX_clients_owner_phase', ['owner', 'phase', 'id'])
 @Index('IDX_clients_phase_state', ['phase', 'state', 'id'])
 @Index('IDX_clients_server', ['authorizationServerId', 'id'])
+@Index('UQ_clients_jwks_id', ['jwksId'], { unique: true, where: `"jwks_id" IS NOT NULL` })
 @Index('IDX_clients_due', ['nextCheckAt'], { where: `"next_check_at" IS NOT NULL AND "paused" = false` })
 @Index('IDX_clients_lease', ['leaseUntil'], { where: `"state" = 'running'` })
 // GIN has no decorator in TypeORM: the migration creates it and schema sync leaves it alone.
@@ -120,6 +122,14 @@ export class ClientEntity {
 
   @Column('integer', { default: 0 })
   attempts!: number;
+
+  /** Opaque and unguessable: names the client's public JWKS (/jwks/{jwksId}.json). Set with its first key. */
+  @Column('text', { name: 'jwks_id', nullable: true })
+  jwksId!: string | null;
+
+  /** This client's key rotation schedule; null: its server's, else the default. */
+  @Column('jsonb', { name: 'rotation_policy', nullable: true })
+  rotationPolicy!: RotationPolicy | null;
 
   @Column('timestamptz', { name: 'cutover_confirmed_at', nullable: true })
   cutoverConfirmedAt!: Date | null;

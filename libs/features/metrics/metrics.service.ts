@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 
 /** The API process's Prometheus registry: process metrics, HTTP latency, and the estate by phase. */
@@ -8,6 +8,8 @@ import { DataSource } from 'typeorm';
 export class MetricsService {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** The public JWKS route's answers (it skips the latency histogram: see create-api-app.ts). */
+  readonly jwksResponses: Counter<'status'>;
 
   constructor(@InjectDataSource() dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyshift_' });
@@ -16,6 +18,12 @@ export class MetricsService {
       help: 'HTTP request duration by route pattern and status',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [this.registry],
+    });
+    this.jwksResponses = new Counter({
+      name: 'keyshift_jwks_responses_total',
+      help: 'Public JWKS answers by status (200, 304, 404)',
+      labelNames: ['status'],
       registers: [this.registry],
     });
     new Gauge({

@@ -9,7 +9,7 @@ import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
 import { ClientSecrets } from '../clients/client-secrets.service';
-import { buildClientAssertion } from './client-assertion';
+import { buildClientAssertion, SigningKey } from './client-assertion';
 import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeEntity, ProbeMethod, ProbeOutcome } from './probe.entity';
 import { ClassifiedResponse, classifyTokenResponse } from './token-response';
@@ -22,6 +22,8 @@ export interface ProbeRequest {
   purpose: string;
   sweepId?: string | null;
   attempt?: number;
+  /** private_key_jwt: sign with this key rather than the active one. */
+  keyId?: string;
 }
 
 /** A probe could not be attempted at all (no discovery yet, no key): nothing is recorded. */
@@ -99,9 +101,15 @@ export class ProbeRunner {
 
     const send = (credential: ClientCredential) => this.send(tokenEndpoint, credential, dpopAlg);
     let result: Sent;
+    let key: SigningKey | null = null;
     if (req.method === ProbeMethod.PrivateKeyJwt) {
-      const key = await this.keys.activeKey(client.id);
-      if (!key) throw new ProbeNotPossible('the client has no active signing key in Keyshift');
+      key = await this.keys.signingKey(client.id, req.keyId);
+      if (!key)
+        throw new ProbeNotPossible(
+          req.keyId
+            ? `Keyshift holds no private key ${req.keyId} for the client`
+            : 'the client has no active signing key whose private key Keyshift holds',
+        );
       const audience = server.assertionAudience === AssertionAudience.TokenEndpoint ? tokenEndpoint : server.issuer;
       const assertion = await buildClientAssertion({
         clientId: client.clientId,
@@ -130,6 +138,7 @@ export class ProbeRunner {
       purpose: req.purpose,
       sweepId: req.sweepId ?? null,
       attempt: req.attempt ?? 1,
+      kid: key?.kid ?? null,
       outcome: result.outcome,
       errorCode: result.errorCode,
       httpStatus: result.httpStatus,

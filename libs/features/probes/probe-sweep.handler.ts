@@ -67,7 +67,7 @@ export class ProbeSweepHandler implements JobHandler<JobName.ProbeSweep> {
           const last = need.credential === 'secret' ? c.last_secret : need.dpop ? c.last_dpop : c.last_key;
           if (last && last > staleBefore) continue;
           if (need.credential === 'secret' && c.secret_status !== 'present') continue;
-          if (need.credential === 'key' && !(await this.keys.activeKey(c.id))) continue;
+          if (need.credential === 'key' && !(await this.keys.canSign(c.id))) continue;
           const targets = byPhase.get(c.phase) ?? byPhase.set(c.phase, []).get(c.phase)!;
           targets.push({
             serverId: c.authorization_server_id,

@@ -70,6 +70,10 @@ export class ProbeEntity {
   @Column('integer')
   attempt!: number;
 
+  /** private_key_jwt: the kid of the key the assertion was signed with. */
+  @Column('text', { nullable: true })
+  kid!: string | null;
+
   @Column('text')
   outcome!: ProbeOutcome;
 

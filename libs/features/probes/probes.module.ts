@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '../clients/clients.module';
-import { ClientSigningKeys, NoManagedKeysYet } from './client-signing-keys';
+import { KeyVault } from '../keys/key-vault';
+import { ManagedSigningKeys } from '../keys/managed-signing-keys';
+import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeJobHandler } from './probe-job.handler';
 import { ProbeRunner } from './probe-runner.service';
 import { ProbeSweepHandler } from './probe-sweep.handler';
@@ -16,8 +18,10 @@ import { ServerBackoff } from './server-backoff';
     ProbeJobHandler,
     ProbeSweepHandler,
     ServerBackoff,
-    { provide: ClientSigningKeys, useClass: NoManagedKeysYet },
+    KeyVault,
+    // Provided here rather than in KeysModule, which imports this one: probes sign with managed keys.
+    { provide: ClientSigningKeys, useClass: ManagedSigningKeys },
   ],
-  exports: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff, ClientSigningKeys],
+  exports: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff, ClientSigningKeys, KeyVault],
 })
 export class ProbesModule {}

@@ -51,7 +51,7 @@ export class ProbesService {
     if (!client) throw DomainError.notFound('client', clientRowId);
     const method = input.method ?? (client.authMethod as ProbeMethod);
     const dpop = input.dpop ?? false;
-    if (method === ProbeMethod.PrivateKeyJwt && !(await this.keys.activeKey(client.id))) {
+    if (method === ProbeMethod.PrivateKeyJwt && !(await this.keys.canSign(client.id))) {
       throw new DomainError(ErrorCode.TransitionNotAllowed, 'the client has no active signing key in Keyshift yet', {
         field: 'method',
       });

@@ -19,8 +19,13 @@ export class JobQueue implements OnApplicationShutdown {
     return queue;
   }
 
-  async enqueue(job: JobPayload): Promise<void> {
-    await this.queue(queueNameOf(job)).add(job.name, job.data, { ...JOB_OPTIONS[job.name], jobId: jobIdOf(job) });
+  /** `delayMs` holds the job back (a step that is due later); the tick that re-queues due work is the safety net. */
+  async enqueue(job: JobPayload, delayMs = 0): Promise<void> {
+    await this.queue(queueNameOf(job)).add(job.name, job.data, {
+      ...JOB_OPTIONS[job.name],
+      jobId: jobIdOf(job),
+      delay: Math.max(0, delayMs),
+    });
   }
 
   async enqueueMany(jobs: JobPayload[]): Promise<void> {

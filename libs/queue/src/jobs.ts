@@ -21,6 +21,10 @@ export enum JobName {
   Probe = 'probe.client',
   /** Fan-out: probe every client whose phase needs fresher evidence. */
   ProbeSweep = 'probe.sweep',
+  /** Fan-out: start scheduled key rotations that are due, and queue rotation steps that are due. */
+  KeyRotationTick = 'keys.rotation_tick',
+  /** Run one key rotation's current step. */
+  KeyRotationStep = 'keys.rotation_step',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
@@ -29,6 +33,8 @@ export type JobPayload =
   | { name: JobName.ReconcileClient; data: { clientRowId: string; leaseId: string } }
   | { name: JobName.DiscoverServer; data: { serverId: string; requestedAt: number } }
   | { name: JobName.ProbeSweep; data: { tick: number } }
+  | { name: JobName.KeyRotationTick; data: { tick: number } }
+  | { name: JobName.KeyRotationStep; data: { rotationId: string; version: number } }
   | {
       name: JobName.Probe;
       data: {
@@ -58,6 +64,8 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.DiscoverServer]: QueueName.Discovery,
   [JobName.Probe]: QueueName.Probe,
   [JobName.ProbeSweep]: QueueName.Reconcile,
+  [JobName.KeyRotationTick]: QueueName.Reconcile,
+  [JobName.KeyRotationStep]: QueueName.Reconcile,
 };
 
 /** The queue a job goes to: its fixed queue, or for probes the server's own. */
@@ -83,7 +91,11 @@ export function jobIdOf(job: JobPayload): string {
       // Requests within the same 10 s collapse into one fetch.
       return `${job.name}/${job.data.serverId}/${Math.floor(job.data.requestedAt / 10_000)}`;
     case JobName.ProbeSweep:
+    case JobName.KeyRotationTick:
       return `${job.name}/${job.data.tick}`;
+    case JobName.KeyRotationStep:
+      // A step writes the row's version forward, so the next step (or a retry) is a new job.
+      return `${job.name}/${job.data.rotationId}/${job.data.version}`;
     case JobName.Probe: {
       // One job per client, method and sweep (or per second for ad-hoc requests); a batch is named
       // by its first probe and its size, which a sweep's ordered walk makes the same on every try.
@@ -124,6 +136,20 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 5_000 },
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 100 },
+  },
+  [JobName.KeyRotationTick]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+  [JobName.KeyRotationStep]: {
+    // A step's own failures are recorded on the rotation and retried through it; these attempts
+    // cover a crash of the handler (database or Redis away), and the tick re-queues due steps anyway.
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: { count: 1_000, age: 3600 },
+    removeOnFail: { count: 1_000 },
   },
   [JobName.DiscoverServer]: {
     // Only transient failures (unreachable, timeout, 429, 5xx) throw and so retry: 2, 4, 8, 16 s.

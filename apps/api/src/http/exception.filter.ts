@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
 import { Logger, LOGGER } from '@keyshift/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -12,13 +13,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const { status, body, unexpected } = toErrorResponse(error, request.id);
+    // Minted here rather than per request (genReqId): only errors need one, and the hot routes stay cheap.
+    const correlationId = randomUUID();
+    const { status, body, unexpected } = toErrorResponse(error, correlationId);
     if (unexpected) {
       // The error object can carry a SQL statement with parameters: log the message and stack only.
       const e = error as Error;
       this.logger.error(
         {
-          correlationId: request.id,
+          correlationId,
           route: request.routeOptions?.url,
           err: { name: e?.name, message: e?.message, stack: e?.stack },
         },

@@ -1,0 +1,95 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Logger, LOGGER } from '@keyshift/common';
+import { RedisConnection } from '@keyshift/queue';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { jwksChannel } from './jwks-changes';
+import { jwksDocument, JwksDocument } from './jwks-document';
+
+/**
+ * Every client's public JWKS, held in the API's memory so the public route never touches the
+ * database or Redis per request. Loaded whole at boot; a key change anywhere (API or worker
+ * replica) is announced on a Redis channel and reloads just that document; after a lost Redis
+ * connection (messages may have been missed) everything is reloaded.
+ */
+@Injectable()
+export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown {
+  private documents = new Map<string, JwksDocument>();
+  private subscriber?: Redis;
+  /** The newest reload started per document: an older read finishing late must not overwrite it. */
+  private readonly newestReload = new Map<string, number>();
+  private reloads = 0;
+  /** Ids announced while a full reload runs, reloaded again once it lands. */
+  private announcedDuringFullReload: Set<string> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly redis: RedisConnection,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get(jwksId: string): JwksDocument | undefined {
+    return this.documents.get(jwksId);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subscriber = this.redis.client.duplicate();
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('message', (_channel, jwksId: string) => void this.reload(jwksId));
+    let connectedBefore = false;
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) void this.reloadAll();
+      connectedBefore = true;
+    });
+    await this.subscriber.subscribe(jwksChannel(this.redis.prefix));
+    await this.reloadAll();
+  }
+
+  async reloadAll(): Promise<void> {
+    this.announcedDuringFullReload = new Set();
+    try {
+      const rows = (await this.dataSource.query(
+        `SELECT c.jwks_id,
+           coalesce(jsonb_agg(k.public_jwk ORDER BY k.created_at) FILTER (WHERE k.id IS NOT NULL), '[]') AS keys
+         FROM clients c
+         LEFT JOIN client_keys k ON k.client_row_id = c.id AND k.state IN ('pending', 'active', 'retiring')
+         WHERE c.jwks_id IS NOT NULL
+         GROUP BY c.jwks_id`,
+      )) as { jwks_id: string; keys: Record<string, string>[] }[];
+      this.documents = new Map(rows.map((r) => [r.jwks_id, jwksDocument(r.keys)]));
+    } catch (error) {
+      this.logger.error({ err: (error as Error).message }, 'could not load the JWKS documents');
+    }
+    const announced = this.announcedDuringFullReload;
+    this.announcedDuringFullReload = null;
+    await Promise.all([...announced].map((id) => this.reload(id)));
+  }
+
+  async reload(jwksId: string): Promise<void> {
+    this.announcedDuringFullReload?.add(jwksId);
+    const reload = ++this.reloads;
+    this.newestReload.set(jwksId, reload);
+    try {
+      const rows = (await this.dataSource.query(
+        `SELECT k.public_jwk FROM clients c
+         JOIN client_keys k ON k.client_row_id = c.id AND k.state IN ('pending', 'active', 'retiring')
+         WHERE c.jwks_id = $1 ORDER BY k.created_at`,
+        [jwksId],
+      )) as { public_jwk: Record<string, string> }[];
+      const exists =
+        rows.length > 0 ||
+        (await this.dataSource.query('SELECT 1 FROM clients WHERE jwks_id = $1', [jwksId])).length > 0;
+      if (this.newestReload.get(jwksId) !== reload) return;
+      this.newestReload.delete(jwksId);
+      if (exists) this.documents.set(jwksId, jwksDocument(rows.map((r) => r.public_jwk)));
+      else this.documents.delete(jwksId);
+    } catch (error) {
+      this.logger.error({ err: (error as Error).message, jwksId }, 'could not reload a JWKS document');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
+}

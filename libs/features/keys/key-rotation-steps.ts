@@ -1,0 +1,291 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { DataSource, EntityManager } from 'typeorm';
+import { SYSTEM_ACTORS } from '../api-tokens/principal';
+import { AuditEntry } from '../audit/audit-log.service';
+import { AuditLog } from '../audit/audit-log.service';
+import { ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
+import { ProbeNotPossible, ProbeRunner } from '../probes/probe-runner.service';
+import { ClientKeyEntity, KeyOrigin, KeyState } from './client-key.entity';
+import { KeyAlgorithm, RsaModulusLength } from './key-algorithms';
+import { KeyGenerator } from './key-generator';
+import { KeyRotationEntity, RotationStatus, RotationStep } from './key-rotation.entity';
+import { KeyRotations } from './key-rotations.service';
+import { KeyVault } from './key-vault';
+import { JwksChanges } from './jwks-changes';
+import { newJwksId } from './jwks-id';
+
+/** What a step changes on the rotation row, and the audit events it appends. */
+interface StepResult {
+  next: Partial<KeyRotationEntity> & { step: RotationStep; status: RotationStatus; nextStepAt: Date | null };
+  events: Omit<AuditEntry, 'actor' | 'subjectType' | 'subjectId'>[];
+  /** Key changes written in the same transaction as the rotation row. */
+  write?: (m: EntityManager) => Promise<void>;
+}
+
+class StepFailed extends Error {}
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+/**
+ * Carries a rotation out one step per job: create -> publish -> (overlap) -> test -> promote ->
+ * (overlap) -> retire -> done. Every step reads the row, acts, and writes the row back with its
+ * key changes and audit events in one transaction guarded by the row's version, so a step that
+ * runs twice (a redelivered job, a killed worker) changes nothing the second time. The published
+ * JWKS is announced after each commit. A failed step is on the row (status failed, last_error) and
+ * retried with exponential backoff, up to KEYSHIFT_PHASE_MAX_ATTEMPTS; then it waits for a person
+ * (POST /v1/clients/{id}/keys/rotate resumes it).
+ */
+@Injectable()
+export class KeyRotationSteps {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly generator: KeyGenerator,
+    private readonly vault: KeyVault,
+    private readonly probes: ProbeRunner,
+    private readonly jwks: JwksChanges,
+    private readonly rotations: KeyRotations,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Runs the rotation's current step if it is due and still at `version`; returns the row as left. */
+  async run(rotationId: string, version?: number): Promise<KeyRotationEntity | null> {
+    const rotation = await this.dataSource.getRepository(KeyRotationEntity).findOneBy({ id: rotationId });
+    if (!rotation || rotation.status === RotationStatus.Done) return rotation;
+    if (version !== undefined && rotation.version !== version) return rotation; // a newer job has it
+    const now = this.clock.now();
+    if (!rotation.nextStepAt || rotation.nextStepAt > now) return rotation;
+
+    let result: StepResult;
+    try {
+      result = await this.step(rotation);
+    } catch (error) {
+      if (!(error instanceof StepFailed || error instanceof ProbeNotPossible))
+        this.logger.error({ err: (error as Error).message, rotationId }, 'rotation step crashed');
+      const failed = await this.failed(rotation, (error as Error).message);
+      if (failed) await this.rotations.enqueueStep(failed);
+      return failed;
+    }
+    const written = await this.commit(rotation, result);
+    if (written) await this.rotations.enqueueStep(written);
+    return written;
+  }
+
+  private async step(r: KeyRotationEntity): Promise<StepResult> {
+    switch (r.step) {
+      case RotationStep.Create:
+        return this.create(r);
+      case RotationStep.Publish:
+        return this.publish(r);
+      case RotationStep.Test:
+        return this.test(r);
+      case RotationStep.Promote:
+        return this.promote(r);
+      case RotationStep.Retire:
+        return this.retire(r);
+      case RotationStep.Done:
+        return { next: { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null }, events: [] };
+    }
+  }
+
+  private async create(r: KeyRotationEntity): Promise<StepResult> {
+    const generated = await this.generator.generate({
+      alg: r.alg as KeyAlgorithm,
+      modulusLength: (r.modulusLength ?? undefined) as RsaModulusLength | undefined,
+    });
+    const keyId = newId();
+    const now = this.clock.now();
+    const active = await this.dataSource
+      .getRepository(ClientKeyEntity)
+      .findOneBy({ clientRowId: r.clientRowId, state: KeyState.Active });
+    return {
+      next: {
+        step: RotationStep.Publish,
+        status: RotationStatus.Running,
+        nextStepAt: now,
+        newKeyId: keyId,
+        oldKeyId: active?.id ?? null,
+      },
+      events: [
+        {
+          action: 'client_key.created',
+          after: { keyId, kid: generated.kid, alg: r.alg, origin: KeyOrigin.Managed, state: KeyState.Pending },
+        },
+      ],
+      write: async (m) => {
+        await m.getRepository(ClientKeyEntity).insert({
+          id: keyId,
+          clientRowId: r.clientRowId,
+          kid: generated.kid,
+          alg: r.alg as KeyAlgorithm,
+          origin: KeyOrigin.Managed,
+          state: KeyState.Pending,
+          publicJwk: generated.publicJwk,
+          privateKeyCiphertext: this.vault.seal(keyId, generated.privateJwk),
+          createdAt: now,
+          activatedAt: null,
+          retiringAt: null,
+          retiredAt: null,
+        });
+        await m.query('UPDATE clients SET jwks_id = coalesce(jwks_id, $2) WHERE id = $1', [r.clientRowId, newJwksId()]);
+      },
+    };
+  }
+
+  /** The pending key is in the JWKS from creation; publishing starts the clock once it is announced. */
+  private async publish(r: KeyRotationEntity): Promise<StepResult> {
+    await this.announce(r.clientRowId);
+    const now = this.clock.now();
+    const safeAt = new Date(now.getTime() + r.overlapSeconds * 1000);
+    return {
+      next: { step: RotationStep.Test, status: RotationStatus.Waiting, nextStepAt: safeAt },
+      events: [
+        {
+          action: 'key_rotation.published',
+          after: { rotationId: r.id, keyId: r.newKeyId, testNotBefore: safeAt.toISOString() },
+        },
+      ],
+    };
+  }
+
+  private async test(r: KeyRotationEntity): Promise<StepResult> {
+    const key = await this.dataSource.getRepository(ClientKeyEntity).findOneByOrFail({ id: r.newKeyId! });
+    const now = this.clock.now();
+    if (key.origin === KeyOrigin.Byok) {
+      // Keyshift cannot sign with a key the workload holds; possession was proven when it was registered.
+      return {
+        next: { step: RotationStep.Promote, status: RotationStatus.Running, nextStepAt: now },
+        events: [
+          {
+            action: 'key_rotation.tested',
+            after: { rotationId: r.id, kid: key.kid, by: 'proof_of_possession_at_registration' },
+          },
+        ],
+      };
+    }
+    const probe = await this.probes.run({
+      clientRowId: r.clientRowId,
+      method: ProbeMethod.PrivateKeyJwt,
+      dpop: false,
+      purpose: `key_rotation:${r.id}`,
+      keyId: key.id,
+    });
+    if (probe.outcome !== ProbeOutcome.Ok) {
+      throw new StepFailed(
+        `the private_key_jwt probe signed with the new key ${key.kid} ended ${probe.outcome}` +
+          (probe.errorCode
+            ? ` (${probe.errorCode}${probe.detail ? `: ${probe.detail}` : ''})`
+            : probe.detail
+              ? ` (${probe.detail})`
+              : ''),
+      );
+    }
+    return {
+      next: { step: RotationStep.Promote, status: RotationStatus.Running, nextStepAt: now },
+      events: [{ action: 'key_rotation.tested', after: { rotationId: r.id, kid: key.kid, probeId: probe.id } }],
+    };
+  }
+
+  private async promote(r: KeyRotationEntity): Promise<StepResult> {
+    const now = this.clock.now();
+    const retireAt = new Date(now.getTime() + r.overlapSeconds * 1000);
+    return {
+      next: r.oldKeyId
+        ? { step: RotationStep.Retire, status: RotationStatus.Waiting, nextStepAt: retireAt }
+        : { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
+      events: [
+        { action: 'client_key.activated', after: { keyId: r.newKeyId, replaces: r.oldKeyId } },
+        ...(r.oldKeyId
+          ? [{ action: 'client_key.retiring', after: { keyId: r.oldKeyId, retireNotBefore: retireAt.toISOString() } }]
+          : []),
+      ],
+      write: async (m) => {
+        // The old key leaves `active` first: one active key per client is a unique index.
+        if (r.oldKeyId) {
+          await m.query(
+            `UPDATE client_keys SET state = 'retiring', retiring_at = $2 WHERE id = $1 AND state = 'active'`,
+            [r.oldKeyId, now],
+          );
+        }
+        await m.query(
+          `UPDATE client_keys SET state = 'active', activated_at = $2 WHERE id = $1 AND state = 'pending'`,
+          [r.newKeyId, now],
+        );
+      },
+    };
+  }
+
+  private async retire(r: KeyRotationEntity): Promise<StepResult> {
+    const now = this.clock.now();
+    return {
+      next: { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
+      events: [{ action: 'client_key.retired', after: { keyId: r.oldKeyId, rotationId: r.id } }],
+      write: async (m) => {
+        await m.query(
+          `UPDATE client_keys SET state = 'retired', retired_at = $2 WHERE id = $1 AND state = 'retiring'`,
+          [r.oldKeyId, now],
+        );
+      },
+    };
+  }
+
+  /** Writes the step's outcome under the row's version; null when another run got there first. */
+  private async commit(r: KeyRotationEntity, result: StepResult): Promise<KeyRotationEntity | null> {
+    const next = await this.writeBack(r, { ...result.next, attempts: 0, lastError: null }, result.events, result.write);
+    if (next && result.write) await this.announce(r.clientRowId);
+    return next;
+  }
+
+  /** Records a failed attempt at the step: retried with exponential backoff, then left for a person. */
+  private failed(r: KeyRotationEntity, reason: string): Promise<KeyRotationEntity | null> {
+    const attempts = r.attempts + 1;
+    const retryAt =
+      attempts < this.config.reconcile.maxAttempts
+        ? new Date(this.clock.now().getTime() + Math.min(MAX_BACKOFF_MS, 2_000 * 2 ** (attempts - 1)))
+        : null;
+    return this.writeBack(r, { status: RotationStatus.Failed, attempts, lastError: reason, nextStepAt: retryAt }, [
+      {
+        action: 'key_rotation.step_failed',
+        after: { rotationId: r.id, step: r.step, attempt: attempts, reason, retryAt: retryAt?.toISOString() ?? null },
+      },
+    ]);
+  }
+
+  /**
+   * The row change, the step's key changes and its audit events in one transaction, guarded by the
+   * row's version. A lost race rolls everything back (so a key generated by a duplicate run is
+   * never stored) and returns null.
+   */
+  private async writeBack(
+    r: KeyRotationEntity,
+    change: Partial<KeyRotationEntity>,
+    events: StepResult['events'],
+    write?: StepResult['write'],
+  ): Promise<KeyRotationEntity | null> {
+    const next: KeyRotationEntity = { ...r, ...change, version: r.version + 1, updatedAt: this.clock.now() };
+    const { id: _id, clientRowId: _c, createdAt: _t, client: _client, ...columns } = next;
+    const written = await this.dataSource.transaction(async (m) => {
+      const { affected } = await m.getRepository(KeyRotationEntity).update({ id: r.id, version: r.version }, columns);
+      if (affected !== 1) return false;
+      await write?.(m);
+      await this.audit.append(
+        m,
+        events.map((e) => ({ ...e, actor: SYSTEM_ACTORS.worker, subjectType: 'client', subjectId: r.clientRowId })),
+      );
+      return true;
+    });
+    return written ? next : null;
+  }
+
+  private async announce(clientRowId: string): Promise<void> {
+    const [row] = (await this.dataSource.query('SELECT jwks_id FROM clients WHERE id = $1', [clientRowId])) as {
+      jwks_id: string | null;
+    }[];
+    if (row?.jwks_id) await this.jwks.announce(row.jwks_id);
+  }
+}

@@ -1,0 +1,163 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { uniqueViolation } from '@keyshift/database';
+import { JobName, JobQueue } from '@keyshift/queue';
+import { DataSource, EntityManager, Not } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { ClientEntity } from '../clients/client.entity';
+import { ClientKeyEntity, KeyOrigin, KeyState } from './client-key.entity';
+import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm, RsaModulusLength } from './key-algorithms';
+import { KeyRotationEntity, RotationStatus, RotationStep, RotationTrigger } from './key-rotation.entity';
+import { effectivePolicy, overlapSeconds } from './rotation-policy';
+
+export interface StartRotation {
+  trigger: RotationTrigger;
+  alg?: KeyAlgorithm;
+  modulusLength?: RsaModulusLength;
+  /** A registered, pending BYOK key to rotate to instead of generating one. */
+  keyId?: string;
+}
+
+/** Starts rotations (or resumes a failed one) and queues their steps. The steps are in KeyRotationSteps. */
+@Injectable()
+export class KeyRotations {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: JobQueue,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+  ) {}
+
+  async start(clientRowId: string, input: StartRotation, actor: string): Promise<KeyRotationEntity> {
+    const rotation = await this.dataSource.transaction(async (m) => {
+      const client = await m.getRepository(ClientEntity).findOne({
+        where: { id: clientRowId },
+        select: { id: true, authorizationServerId: true, rotationPolicy: true },
+      });
+      if (!client) throw DomainError.notFound('client', clientRowId);
+      const open = await m
+        .getRepository(KeyRotationEntity)
+        .findOneBy({ clientRowId, status: Not(RotationStatus.Done) });
+      if (open) return this.resume(m, open, actor);
+
+      const server = await m
+        .getRepository(AuthorizationServerEntity)
+        .findOneByOrFail({ id: client.authorizationServerId });
+      const active = await m.getRepository(ClientKeyEntity).findOneBy({ clientRowId, state: KeyState.Active });
+      const adopted = input.keyId ? await this.adoptable(m, clientRowId, input.keyId) : null;
+      const now = this.clock.now();
+      const row: KeyRotationEntity = {
+        id: newId(),
+        clientRowId,
+        trigger: input.trigger,
+        alg: adopted?.alg ?? input.alg ?? active?.alg ?? DEFAULT_KEY_ALGORITHM,
+        modulusLength: input.modulusLength ?? null,
+        step: adopted ? RotationStep.Publish : RotationStep.Create,
+        status: RotationStatus.Running,
+        newKeyId: adopted?.id ?? null,
+        oldKeyId: adopted ? (active?.id ?? null) : null,
+        overlapSeconds: overlapSeconds({
+          serverJwksCacheSeconds: server.jwksCacheSeconds,
+          servedMaxAgeSeconds: this.config.keys.jwksMaxAgeSeconds,
+          assertionSeconds: server.maxAssertionSeconds,
+          marginSeconds: this.config.keys.overlapMarginSeconds,
+          policyOverlapSeconds: effectivePolicy(client.rotationPolicy, server.rotationPolicy).overlapSeconds,
+        }),
+        nextStepAt: now,
+        attempts: 0,
+        lastError: null,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+        finishedAt: null,
+      };
+      try {
+        await m.getRepository(KeyRotationEntity).insert(row);
+      } catch (error) {
+        if (uniqueViolation(error))
+          throw new DomainError(ErrorCode.VersionConflict, 'a rotation of this client has just started');
+        throw error;
+      }
+      await this.audit.append(m, [
+        {
+          actor,
+          action: 'key_rotation.started',
+          subjectType: 'client',
+          subjectId: clientRowId,
+          after: {
+            rotationId: row.id,
+            trigger: row.trigger,
+            alg: row.alg,
+            overlapSeconds: row.overlapSeconds,
+            adoptedKeyId: row.newKeyId,
+          },
+        },
+      ]);
+      return row;
+    });
+    await this.enqueueStep(rotation);
+    return rotation;
+  }
+
+  /** Queues the rotation's current step (idempotent: one job per rotation version). */
+  async enqueueStep(rotation: Pick<KeyRotationEntity, 'id' | 'version' | 'nextStepAt'>): Promise<void> {
+    if (!rotation.nextStepAt) return; // waits for a person
+    await this.queue.enqueue(
+      { name: JobName.KeyRotationStep, data: { rotationId: rotation.id, version: rotation.version } },
+      rotation.nextStepAt.getTime() - this.clock.now().getTime(),
+    );
+  }
+
+  /** A failed rotation starts again at the step it failed; one in progress is left alone. */
+  private async resume(m: EntityManager, open: KeyRotationEntity, actor: string): Promise<KeyRotationEntity> {
+    if (open.status !== RotationStatus.Failed) {
+      throw new DomainError(
+        ErrorCode.TransitionNotAllowed,
+        `a rotation of this client is already in progress (step ${open.step}, ${open.status})`,
+        { rotationId: open.id },
+      );
+    }
+    const now = this.clock.now();
+    const resumed = {
+      ...open,
+      status: RotationStatus.Running,
+      attempts: 0,
+      nextStepAt: now,
+      version: open.version + 1,
+      updatedAt: now,
+    };
+    const result = await m
+      .getRepository(KeyRotationEntity)
+      .update(
+        { id: open.id, version: open.version },
+        { status: resumed.status, attempts: 0, nextStepAt: now, version: resumed.version, updatedAt: now },
+      );
+    if (result.affected !== 1)
+      throw new DomainError(ErrorCode.VersionConflict, 'the rotation changed meanwhile; try again');
+    await this.audit.append(m, [
+      {
+        actor,
+        action: 'key_rotation.resumed',
+        subjectType: 'client',
+        subjectId: open.clientRowId,
+        after: { rotationId: open.id, step: open.step },
+      },
+    ]);
+    return resumed;
+  }
+
+  private async adoptable(m: EntityManager, clientRowId: string, keyId: string): Promise<ClientKeyEntity> {
+    const key = await m.getRepository(ClientKeyEntity).findOneBy({ id: keyId, clientRowId });
+    if (!key) throw DomainError.validation([{ field: 'keyId', message: 'no such key for this client' }]);
+    if (key.state !== KeyState.Pending || key.origin !== KeyOrigin.Byok) {
+      throw DomainError.validation([
+        { field: 'keyId', message: `must be a pending bring-your-own key (it is ${key.origin}, ${key.state})` },
+      ]);
+    }
+    return key;
+  }
+}

@@ -1,0 +1,72 @@
+import { createServer } from 'node:net';
+import { newId } from '@keyshift/common';
+import { INestApplicationContext } from '@nestjs/common';
+import { ClientKeyEntity, KeyOrigin, KeyState } from '@keyshift/features/keys/client-key.entity';
+import { KeyAlgorithm } from '@keyshift/features/keys/key-algorithms';
+import { KeyGenerator } from '@keyshift/features/keys/key-generator';
+import { KeyVault } from '@keyshift/features/keys/key-vault';
+import { newJwksId } from '@keyshift/features/keys/jwks-id';
+import { JwksChanges } from '@keyshift/features/keys/jwks-changes';
+import { DataSource } from 'typeorm';
+
+/** A free TCP port on 127.0.0.1 (for an API the test AS must reach by URL). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * Gives a Keyshift client an active managed key straight in the database, as a finished
+ * key_registration phase would leave it (issue 5 builds that phase), and returns its JWKS URL.
+ */
+export async function giveActiveKey(app: INestApplicationContext, clientRowId: string, publicUrl: string) {
+  const key = await app.get(KeyGenerator).generate({ alg: KeyAlgorithm.ES256 });
+  const id = newId();
+  const ds = app.get(DataSource);
+  await ds.getRepository(ClientKeyEntity).insert({
+    id,
+    clientRowId,
+    kid: key.kid,
+    alg: KeyAlgorithm.ES256,
+    origin: KeyOrigin.Managed,
+    state: KeyState.Active,
+    publicJwk: key.publicJwk,
+    privateKeyCiphertext: app.get(KeyVault).seal(id, key.privateJwk),
+    createdAt: new Date(),
+    activatedAt: new Date(),
+    retiringAt: null,
+    retiredAt: null,
+  });
+  const [[{ jwks_id }]] = await ds.query('UPDATE clients SET jwks_id = $2 WHERE id = $1 RETURNING jwks_id', [
+    clientRowId,
+    newJwksId(),
+  ]);
+  await app.get(JwksChanges).announce(jwks_id);
+  const jwksUri = `${publicUrl}/jwks/${jwks_id}.json`;
+  for (let i = 0; (await fetch(jwksUri)).status !== 200; i++) {
+    if (i > 100) throw new Error('the API never served the new JWKS');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { keyId: id, kid: key.kid, jwksUri };
+}
+
+/** Switches a client registered at the test AS to private_key_jwt with a jwks_uri (RFC 7592 PUT). */
+export async function switchToJwksUri(reg: Record<string, string>, jwksUri: string) {
+  const res = await fetch(reg.registration_client_uri, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${reg.registration_access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_id: reg.client_id,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks_uri: jwksUri,
+    }),
+  });
+  if (res.status !== 200) throw new Error(`RFC 7592 update failed: ${res.status} ${await res.text()}`);
+}
