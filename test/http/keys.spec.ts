@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
-import { CompactSign, exportJWK, generateKeyPair } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { KeyRotationSteps } from '@keyshift/features/keys/key-rotation-steps';
+import { JwksCache } from '@keyshift/features/keys/jwks-cache';
 import { DataSource } from 'typeorm';
 import { aClient, anAuthorizationServer } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
@@ -59,11 +60,18 @@ describe('keys and the public JWKS over HTTP', () => {
     expect(head.headers).toMatchObject({ etag: res.headers.etag, 'content-length': String(res.text.length) });
   });
 
-  it('answers 404 for unknown or malformed JWKS ids, and does not serve by client_id', async () => {
+  it('keeps serving through overlapping full reloads of the JWKS cache (as after Redis reconnects)', async () => {
+    const { path, key } = await clientWithKey();
+    const cache = api.app.get(JwksCache);
+    await Promise.all([cache.reloadAll(), cache.reloadAll(), cache.reloadAll()]);
+    const res = await api.http().get(path);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).keys[0].kid).toBe(key.kid);
+  });
+
+  it('answers 404 for unknown or malformed JWKS ids', async () => {
     expect((await api.http().get('/jwks/AAAAAAAAAAAAAAAAAAAAAA.json')).status).toBe(404);
     expect((await api.http().get('/jwks/../etc.json')).status).toBe(404);
-    const id = await newClient();
-    expect((await api.http().get(`/jwks/${id}.json`)).status).toBe(404);
   });
 
   it('never shows private key material in the API, and refuses a second rotation while one runs', async () => {
@@ -78,6 +86,7 @@ describe('keys and the public JWKS over HTTP', () => {
   it.each([
     [{ alg: 'HS256' }, 'alg'],
     [{ alg: 'RS256', modulusLength: 1024 }, 'modulusLength'],
+    [{ alg: 'ES256', modulusLength: 3072 }, 'modulusLength'],
     [{ keyId: 'nope' }, 'keyId'],
   ])('refuses rotate %j with 400 naming %s', async (body, field) => {
     const id = await newClient();
@@ -93,6 +102,7 @@ describe('keys and the public JWKS over HTTP', () => {
     expect((await api.http().post(url).set(operator).send({ format: 'pem' })).status).toBe(403);
     const pem = await api.http().post(url).set(admin).send({ format: 'pem' });
     expect(pem.status).toBe(200);
+    expect(pem.headers['cache-control']).toBe('no-store');
     expect(pem.body.privateKey).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const derived = createPublicKey(pem.body.privateKey).export({ format: 'jwk' });
     expect(derived).toMatchObject({ x: key.publicJwk.x, y: key.publicJwk.y });
@@ -127,7 +137,7 @@ describe('keys and the public JWKS over HTTP', () => {
       const res = await api
         .http()
         .post(`/v1/clients/${id}/keys`)
-        .set(operator)
+        .set(admin)
         .send({ ...upload, jwk: upload.privateJwk, privateJwk: undefined });
       expect(res.status).toBe(400);
       expect(res.body.details.fields).toEqual([
@@ -138,13 +148,14 @@ describe('keys and the public JWKS over HTTP', () => {
       expect(await count(`SELECT count(*)::int AS n FROM clients WHERE id = $1 AND jwks_id IS NOT NULL`, [id])).toBe(0);
     });
 
-    it('registers a proven public key as pending and publishes it; a challenge works once', async () => {
+    it('registers a proven public key as pending and publishes it (admin only); a challenge works once', async () => {
       const id = await newClient();
-      const { privateJwk: _p, ...upload } = await signedUpload(id);
-      const created = await api.http().post(`/v1/clients/${id}/keys`).set(operator).send(upload);
+      const { privateJwk, ...upload } = await signedUpload(id);
+      expect((await api.http().post(`/v1/clients/${id}/keys`).set(operator).send(upload)).status).toBe(403);
+      const created = await api.http().post(`/v1/clients/${id}/keys`).set(admin).send(upload);
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ origin: 'byok', state: 'pending', alg: 'ES256' });
-      const replay = await api.http().post(`/v1/clients/${id}/keys`).set(operator).send(upload);
+      const replay = await api.http().post(`/v1/clients/${id}/keys`).set(admin).send(upload);
       expect(replay.status).toBe(400);
       expect(replay.body.details.fields[0]).toMatchObject({ field: 'challengeId' });
       const listing = (await api.http().get(`/v1/clients/${id}/keys`).set(operator)).body;
@@ -153,15 +164,19 @@ describe('keys and the public JWKS over HTTP', () => {
         (r) => r.status === 200,
       );
       expect(JSON.parse(served.text).keys.map((k: { kid: string }) => k.kid)).toEqual([created.body.kid]);
-      // The same key for another client: kids are never reused.
+      // The same key for another client, properly proven: kids are never reused.
       const other = await newClient();
       const challenge = (await api.http().post(`/v1/clients/${other}/keys/challenges`).set(operator)).body;
+      const proof = await new CompactSign(Buffer.from(JSON.stringify({ nonce: challenge.nonce })))
+        .setProtectedHeader({ alg: 'ES256' })
+        .sign(await importJWK(privateJwk, 'ES256'));
       const dup = await api
         .http()
         .post(`/v1/clients/${other}/keys`)
-        .set(operator)
-        .send({ ...upload, challengeId: challenge.challengeId });
-      expect(dup.status).toBe(400); // the proof was over the first challenge's nonce
+        .set(admin)
+        .send({ ...upload, challengeId: challenge.challengeId, proof });
+      expect(dup.status).toBe(409);
+      expect(dup.body.message).toMatch(/is already registered/);
     });
 
     it('refuses a proof signed by another key', async () => {
@@ -171,7 +186,7 @@ describe('keys and the public JWKS over HTTP', () => {
       const res = await api
         .http()
         .post(`/v1/clients/${id}/keys`)
-        .set(operator)
+        .set(admin)
         .send({ ...upload, jwk: stranger });
       expect(res.status).toBe(400);
       expect(res.body.details.fields[0]).toMatchObject({ field: 'proof' });

@@ -13,6 +13,7 @@ import {
   RotationTrigger,
 } from '@keyshift/features/keys/key-rotation.entity';
 import { KeyRotationSteps } from '@keyshift/features/keys/key-rotation-steps';
+import { KeyRotationTickHandler } from '@keyshift/features/keys/key-rotation-tick.handler';
 import { KeyRotations } from '@keyshift/features/keys/key-rotations.service';
 import { ProbeEntity } from '@keyshift/features/probes/probe.entity';
 import { JobQueue, PeriodicJobs, QueueName } from '@keyshift/queue';
@@ -152,6 +153,9 @@ describe('key rotation against the real oidc-provider', () => {
         [false, KeyState.Active],
       ]);
       expect(await kidsServed(client.jwksUri)).toEqual([keys[1].kid]);
+      // The retired key's sealed private key is gone with it.
+      const [sealed] = await ds.query('SELECT private_key_ciphertext FROM client_keys WHERE id = $1', [keys[0].id]);
+      expect(sealed.private_key_ciphertext).toBeNull();
       // The new key was proven at the server before it became active.
       const test = await ds
         .getRepository(ProbeEntity)
@@ -173,6 +177,46 @@ describe('key rotation against the real oidc-provider', () => {
     },
     60_000,
   );
+
+  it('starts a scheduled rotation once the key is older than the period, and only inside the window', async () => {
+    const serverId = await serverRow({ jwksCacheSeconds: 0, maxAssertionSeconds: 1 });
+    const client = await keyedClient(serverId);
+    const tick = driver.get(KeyRotationTickHandler);
+    const policy = (window: string | null) =>
+      ds.query('UPDATE clients SET rotation_policy = $2 WHERE id = $1', [
+        client.id,
+        JSON.stringify({ periodDays: 30, window, overlapSeconds: null }),
+      ]);
+    await policy(null);
+    expect(await tick.startScheduled()).toBe(0); // a fresh key
+    await ds.query(`UPDATE client_keys SET activated_at = now() - interval '31 days' WHERE id = $1`, [client.keyId]);
+    await policy(`* * * * ${(new Date().getUTCDay() + 1) % 7}`); // tomorrow only
+    expect(await tick.startScheduled()).toBe(0);
+    await policy(null);
+    expect(await tick.startScheduled()).toBe(1);
+    const started = await ds.getRepository(KeyRotationEntity).findOneByOrFail({ clientRowId: client.id });
+    expect(started).toMatchObject({ trigger: RotationTrigger.Schedule, alg: 'ES256', step: RotationStep.Create });
+    expect(await tick.startScheduled()).toBe(0); // one open rotation per client
+  });
+
+  it('a promotion that cannot apply rolls back whole and leaves the rotation failed with the reason', async () => {
+    const serverId = await serverRow({ jwksCacheSeconds: 0, maxAssertionSeconds: 1 });
+    const client = await keyedClient(serverId);
+    const rotation = await driver.get(KeyRotations).start(client.id, { trigger: RotationTrigger.Manual }, 'test');
+    await step(rotation.id); // create
+    await step(rotation.id); // publish
+    const tested = await step(rotation.id); // test
+    expect(tested).toMatchObject({ step: RotationStep.Promote, lastError: null });
+    // Someone else moved the new key on meanwhile: promote must not half-apply.
+    await ds.query(`UPDATE client_keys SET state = 'retiring' WHERE id = $1`, [tested.newKeyId]);
+    const failed = await step(rotation.id);
+    expect(failed).toMatchObject({
+      step: RotationStep.Promote,
+      status: RotationStatus.Failed,
+      lastError: 'the new key is no longer pending',
+    });
+    expect(await activeKid(client.id)).toBe(client.kid); // the old key's demotion was rolled back with it
+  });
 
   it('a step that fails stays visible as failed with the reason, and is retried with backoff', async () => {
     const serverId = await serverRow({ jwksCacheSeconds: 0, maxAssertionSeconds: 1 });

@@ -67,11 +67,12 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
   document.paths['/jwks/{jwksId}.json'] = JWKS_ROUTE_DOC;
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
 
-  await app.init();
+  // Before init: bootstrap hooks (the JWKS cache's first load) read the migrated schema.
   if (config.database.runMigrations) {
     const applied = await runMigrations(app.get(DataSource));
     if (applied.length) logger.info({ applied }, 'migrations applied');
   }
+  await app.init();
   await app.get(ApiTokensService).bootstrapAdmin(config.auth.adminToken);
   return app;
 }

@@ -28,7 +28,8 @@ export enum KeyOrigin {
 @Check('CHK_client_keys_state', `"state" IN (${sqlInList(KeyState)})`)
 @Check('CHK_client_keys_origin', `"origin" IN (${sqlInList(KeyOrigin)})`)
 @Check('CHK_client_keys_alg', `"alg" IN (${sqlInList(KeyAlgorithm)})`)
-@Check('CHK_client_keys_sealed', `("origin" = 'managed') = ("private_key_ciphertext" IS NOT NULL)`)
+// Managed keys hold their sealed private key until retired; BYOK keys never have one.
+@Check('CHK_client_keys_sealed', `("private_key_ciphertext" IS NULL) = ("origin" = 'byok' OR "state" = 'retired')`)
 export class ClientKeyEntity {
   @PrimaryColumn('uuid')
   id!: string;
@@ -57,7 +58,7 @@ export class ClientKeyEntity {
   @Column('jsonb', { name: 'public_jwk' })
   publicJwk!: Record<string, string>;
 
-  /** The private JWK, sealed by EnvelopeCipher with `client_key:<id>` as AAD. Managed keys only. */
+  /** The private JWK, sealed by EnvelopeCipher with `client_key:<id>` as AAD. Managed keys only; destroyed at retirement. */
   @Column('bytea', { name: 'private_key_ciphertext', nullable: true, select: false })
   privateKeyCiphertext!: Buffer | null;
 

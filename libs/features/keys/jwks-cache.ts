@@ -7,6 +7,8 @@ import { DataSource } from 'typeorm';
 import { jwksChannel } from './jwks-changes';
 import { jwksDocument, JwksDocument } from './jwks-document';
 
+const RETRY_MS = 2_000;
+
 /**
  * Every client's public JWKS, held in the API's memory so the public route never touches the
  * database or Redis per request. Loaded whole at boot; a key change anywhere (API or worker
@@ -22,6 +24,10 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private reloads = 0;
   /** Ids announced while a full reload runs, reloaded again once it lands. */
   private announcedDuringFullReload: Set<string> | null = null;
+  /** One full reload at a time; a request for another while one runs makes it go round once more. */
+  private fullReload?: Promise<void>;
+  private fullReloadAgain = false;
+  private retry?: NodeJS.Timeout;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -46,7 +52,21 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
     await this.reloadAll();
   }
 
-  async reloadAll(): Promise<void> {
+  reloadAll(): Promise<void> {
+    if (this.fullReload) {
+      this.fullReloadAgain = true;
+      return this.fullReload;
+    }
+    this.fullReload = (async () => {
+      do {
+        this.fullReloadAgain = false;
+        await this.loadAll();
+      } while (this.fullReloadAgain);
+    })().finally(() => (this.fullReload = undefined));
+    return this.fullReload;
+  }
+
+  private async loadAll(): Promise<void> {
     this.announcedDuringFullReload = new Set();
     try {
       const rows = (await this.dataSource.query(
@@ -59,11 +79,22 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
       )) as { jwks_id: string; keys: Record<string, string>[] }[];
       this.documents = new Map(rows.map((r) => [r.jwks_id, jwksDocument(r.keys)]));
     } catch (error) {
-      this.logger.error({ err: (error as Error).message }, 'could not load the JWKS documents');
+      this.logger.error({ err: (error as Error).message }, 'could not load the JWKS documents; retrying');
+      this.retryLater();
     }
-    const announced = this.announcedDuringFullReload;
+    const announced = this.announcedDuringFullReload ?? new Set<string>();
     this.announcedDuringFullReload = null;
     await Promise.all([...announced].map((id) => this.reload(id)));
+  }
+
+  /** A failed load is not left standing: the whole set is read again a little later. */
+  private retryLater(): void {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.reloadAll();
+    }, RETRY_MS);
+    this.retry.unref();
   }
 
   async reload(jwksId: string): Promise<void> {
@@ -85,11 +116,13 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
       if (exists) this.documents.set(jwksId, jwksDocument(rows.map((r) => r.public_jwk)));
       else this.documents.delete(jwksId);
     } catch (error) {
-      this.logger.error({ err: (error as Error).message, jwksId }, 'could not reload a JWKS document');
+      this.logger.error({ err: (error as Error).message, jwksId }, 'could not reload a JWKS document; reloading all');
+      this.retryLater();
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.retry);
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
   }
 }

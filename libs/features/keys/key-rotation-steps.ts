@@ -27,6 +27,12 @@ interface StepResult {
 
 class StepFailed extends Error {}
 
+/** Runs an UPDATE that must change exactly one row; otherwise the step's transaction is rolled back. */
+async function updateOne(m: EntityManager, sql: string, params: unknown[], otherwise: string): Promise<void> {
+  const [, changed] = (await m.query(sql, params)) as [unknown[], number];
+  if (changed !== 1) throw new StepFailed(otherwise);
+}
+
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
@@ -61,17 +67,15 @@ export class KeyRotationSteps {
     const now = this.clock.now();
     if (!rotation.nextStepAt || rotation.nextStepAt > now) return rotation;
 
-    let result: StepResult;
+    let written: KeyRotationEntity | null;
     try {
-      result = await this.step(rotation);
+      written = await this.commit(rotation, await this.step(rotation));
     } catch (error) {
+      // The step, or writing its outcome: either way the row says what went wrong, and is retried.
       if (!(error instanceof StepFailed || error instanceof ProbeNotPossible))
         this.logger.error({ err: (error as Error).message, rotationId }, 'rotation step crashed');
-      const failed = await this.failed(rotation, (error as Error).message);
-      if (failed) await this.rotations.enqueueStep(failed);
-      return failed;
+      written = await this.failed(rotation, (error as Error).message);
     }
-    const written = await this.commit(rotation, result);
     if (written) await this.rotations.enqueueStep(written);
     return written;
   }
@@ -207,14 +211,18 @@ export class KeyRotationSteps {
       write: async (m) => {
         // The old key leaves `active` first: one active key per client is a unique index.
         if (r.oldKeyId) {
-          await m.query(
+          await updateOne(
+            m,
             `UPDATE client_keys SET state = 'retiring', retiring_at = $2 WHERE id = $1 AND state = 'active'`,
             [r.oldKeyId, now],
+            'the old key is no longer active',
           );
         }
-        await m.query(
+        await updateOne(
+          m,
           `UPDATE client_keys SET state = 'active', activated_at = $2 WHERE id = $1 AND state = 'pending'`,
           [r.newKeyId, now],
+          'the new key is no longer pending',
         );
       },
     };
@@ -224,11 +232,17 @@ export class KeyRotationSteps {
     const now = this.clock.now();
     return {
       next: { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
-      events: [{ action: 'client_key.retired', after: { keyId: r.oldKeyId, rotationId: r.id } }],
+      events: [
+        { action: 'client_key.retired', after: { keyId: r.oldKeyId, rotationId: r.id, privateKeyDestroyed: true } },
+      ],
       write: async (m) => {
-        await m.query(
-          `UPDATE client_keys SET state = 'retired', retired_at = $2 WHERE id = $1 AND state = 'retiring'`,
+        // A retired key is never used again: its sealed private key is destroyed with the state change.
+        await updateOne(
+          m,
+          `UPDATE client_keys SET state = 'retired', retired_at = $2, private_key_ciphertext = NULL
+           WHERE id = $1 AND state = 'retiring'`,
           [r.oldKeyId, now],
+          'the old key is no longer retiring',
         );
       },
     };

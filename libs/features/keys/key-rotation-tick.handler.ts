@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { KeyRotations } from './key-rotations.service';
 import { RotationTrigger } from './key-rotation.entity';
-import { effectivePolicy, RotationPolicy, rotationDue } from './rotation-policy';
+import { DEFAULT_ROTATION_POLICY, effectivePolicy, RotationPolicy, rotationDue } from './rotation-policy';
 
 const BATCH = 500;
 
@@ -43,34 +43,45 @@ export class KeyRotationTickHandler implements JobHandler<JobName.KeyRotationTic
 
   async startScheduled(): Promise<number> {
     const now = this.clock.now();
-    // The SQL narrows by the period; the window (a cron expression) is checked here.
-    const candidates = (await this.dataSource.query(
-      `SELECT c.id, k.activated_at, c.rotation_policy AS client_policy, s.rotation_policy AS server_policy
-       FROM client_keys k
-       JOIN clients c ON c.id = k.client_row_id
-       JOIN authorization_servers s ON s.id = c.authorization_server_id
-       WHERE k.state = 'active' AND k.origin = 'managed' AND NOT c.paused
-         AND k.activated_at <= $1::timestamptz - make_interval(days => coalesce(
-               (c.rotation_policy->>'periodDays')::int, (s.rotation_policy->>'periodDays')::int, 90))
-         AND NOT EXISTS (SELECT 1 FROM key_rotations r WHERE r.client_row_id = c.id AND r.status <> 'done')
-       LIMIT $2`,
-      [now, BATCH],
-    )) as {
-      id: string;
-      activated_at: Date;
-      client_policy: RotationPolicy | null;
-      server_policy: RotationPolicy | null;
-    }[];
     let started = 0;
-    for (const c of candidates) {
-      if (!rotationDue(c.activated_at, effectivePolicy(c.client_policy, c.server_policy), now)) continue;
-      try {
-        await this.rotations.start(c.id, { trigger: RotationTrigger.Schedule }, SYSTEM_ACTORS.scheduler);
-        started++;
-      } catch (error) {
-        this.logger.warn({ clientRowId: c.id, err: (error as Error).message }, 'scheduled rotation not started');
+    // Oldest keys first, page by page: clients outside their window must not crowd out the rest.
+    let after: { activatedAt: Date; id: string } = {
+      activatedAt: new Date(0),
+      id: '00000000-0000-0000-0000-000000000000',
+    };
+    for (;;) {
+      // The SQL narrows by the period; the window (a cron expression) is checked here.
+      const page = (await this.dataSource.query(
+        `SELECT c.id, k.activated_at, c.rotation_policy AS client_policy, s.rotation_policy AS server_policy
+         FROM client_keys k
+         JOIN clients c ON c.id = k.client_row_id
+         JOIN authorization_servers s ON s.id = c.authorization_server_id
+         WHERE k.state = 'active' AND k.origin = 'managed' AND NOT c.paused
+           AND k.activated_at <= $1::timestamptz - make_interval(days => coalesce(
+                 (c.rotation_policy->>'periodDays')::int, (s.rotation_policy->>'periodDays')::int, $5))
+           AND (k.activated_at, c.id) > ($2::timestamptz, $3::uuid)
+           AND NOT EXISTS (SELECT 1 FROM key_rotations r WHERE r.client_row_id = c.id AND r.status <> 'done')
+         ORDER BY k.activated_at, c.id
+         LIMIT $4`,
+        [now, after.activatedAt, after.id, BATCH, DEFAULT_ROTATION_POLICY.periodDays],
+      )) as {
+        id: string;
+        activated_at: Date;
+        client_policy: RotationPolicy | null;
+        server_policy: RotationPolicy | null;
+      }[];
+      for (const c of page) {
+        if (!rotationDue(c.activated_at, effectivePolicy(c.client_policy, c.server_policy), now)) continue;
+        try {
+          await this.rotations.start(c.id, { trigger: RotationTrigger.Schedule }, SYSTEM_ACTORS.scheduler);
+          started++;
+        } catch (error) {
+          this.logger.warn({ clientRowId: c.id, err: (error as Error).message }, 'scheduled rotation not started');
+        }
       }
+      if (page.length < BATCH) return started;
+      const last = page[page.length - 1];
+      after = { activatedAt: last.activated_at, id: last.id };
     }
-    return started;
   }
 }

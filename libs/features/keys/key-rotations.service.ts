@@ -9,7 +9,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
 import { ClientKeyEntity, KeyOrigin, KeyState } from './client-key.entity';
-import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm, RsaModulusLength } from './key-algorithms';
+import { DEFAULT_KEY_ALGORITHM, isRsa, KeyAlgorithm, RsaModulusLength } from './key-algorithms';
 import { KeyRotationEntity, RotationStatus, RotationStep, RotationTrigger } from './key-rotation.entity';
 import { effectivePolicy, overlapSeconds } from './rotation-policy';
 
@@ -42,20 +42,21 @@ export class KeyRotations {
       const open = await m
         .getRepository(KeyRotationEntity)
         .findOneBy({ clientRowId, status: Not(RotationStatus.Done) });
-      if (open) return this.resume(m, open, actor);
+      if (open) return this.resume(m, open, input, actor);
 
       const server = await m
         .getRepository(AuthorizationServerEntity)
         .findOneByOrFail({ id: client.authorizationServerId });
       const active = await m.getRepository(ClientKeyEntity).findOneBy({ clientRowId, state: KeyState.Active });
       const adopted = input.keyId ? await this.adoptable(m, clientRowId, input.keyId) : null;
+      const alg = adopted?.alg ?? input.alg ?? active?.alg ?? DEFAULT_KEY_ALGORITHM;
       const now = this.clock.now();
       const row: KeyRotationEntity = {
         id: newId(),
         clientRowId,
         trigger: input.trigger,
-        alg: adopted?.alg ?? input.alg ?? active?.alg ?? DEFAULT_KEY_ALGORITHM,
-        modulusLength: input.modulusLength ?? null,
+        alg,
+        modulusLength: modulusFor(alg, input, active),
         step: adopted ? RotationStep.Publish : RotationStep.Create,
         status: RotationStatus.Running,
         newKeyId: adopted?.id ?? null,
@@ -113,11 +114,23 @@ export class KeyRotations {
   }
 
   /** A failed rotation starts again at the step it failed; one in progress is left alone. */
-  private async resume(m: EntityManager, open: KeyRotationEntity, actor: string): Promise<KeyRotationEntity> {
+  private async resume(
+    m: EntityManager,
+    open: KeyRotationEntity,
+    input: StartRotation,
+    actor: string,
+  ): Promise<KeyRotationEntity> {
     if (open.status !== RotationStatus.Failed) {
       throw new DomainError(
         ErrorCode.TransitionNotAllowed,
         `a rotation of this client is already in progress (step ${open.step}, ${open.status})`,
+        { rotationId: open.id },
+      );
+    }
+    if (input.alg || input.modulusLength || input.keyId) {
+      throw new DomainError(
+        ErrorCode.TransitionNotAllowed,
+        `a failed rotation is open (step ${open.step}: ${open.lastError}); resume it with an empty body`,
         { rotationId: open.id },
       );
     }
@@ -126,6 +139,7 @@ export class KeyRotations {
       ...open,
       status: RotationStatus.Running,
       attempts: 0,
+      lastError: null,
       nextStepAt: now,
       version: open.version + 1,
       updatedAt: now,
@@ -134,7 +148,14 @@ export class KeyRotations {
       .getRepository(KeyRotationEntity)
       .update(
         { id: open.id, version: open.version },
-        { status: resumed.status, attempts: 0, nextStepAt: now, version: resumed.version, updatedAt: now },
+        {
+          status: resumed.status,
+          attempts: 0,
+          lastError: null,
+          nextStepAt: now,
+          version: resumed.version,
+          updatedAt: now,
+        },
       );
     if (result.affected !== 1)
       throw new DomainError(ErrorCode.VersionConflict, 'the rotation changed meanwhile; try again');
@@ -144,7 +165,7 @@ export class KeyRotations {
         action: 'key_rotation.resumed',
         subjectType: 'client',
         subjectId: open.clientRowId,
-        after: { rotationId: open.id, step: open.step },
+        after: { rotationId: open.id, step: open.step, previousError: open.lastError },
       },
     ]);
     return resumed;
@@ -160,4 +181,19 @@ export class KeyRotations {
     }
     return key;
   }
+}
+
+/**
+ * The RSA modulus for the next key: as asked, else the active key's (a 3072-bit key is not
+ * replaced by a 2048-bit one), else 2048. Refused for algorithms that have none.
+ */
+function modulusFor(alg: KeyAlgorithm, input: StartRotation, active: ClientKeyEntity | null): number | null {
+  if (!isRsa(alg)) {
+    if (input.modulusLength)
+      throw DomainError.validation([{ field: 'modulusLength', message: `applies to RSA algorithms only, not ${alg}` }]);
+    return null;
+  }
+  if (input.modulusLength) return input.modulusLength;
+  if (active?.publicJwk.kty === 'RSA') return Buffer.from(active.publicJwk.n, 'base64url').length * 8;
+  return 2048;
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
@@ -27,9 +27,10 @@ export class KeysController {
     return this.keys.rotate(id, body, by);
   }
 
-  /** The private key, for the workload that signs with it. Admin only, audited. */
+  /** The private key, for the workload that signs with it. Admin only, audited, never cached. */
   @Post('clients/:id/keys/:keyId/export')
   @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
   @MinRole(Role.Admin)
   export(
     @IdParam() id: string,
@@ -47,9 +48,12 @@ export class KeysController {
     return this.keys.challenge(id);
   }
 
-  /** Registers a workload-held key by its public JWK and a signed challenge; it starts pending. */
+  /**
+   * Registers a workload-held key by its public JWK and a signed challenge; it starts pending, and
+   * so published. Admin only: a published key is a credential the server will accept.
+   */
   @Post('clients/:id/keys')
-  @MinRole(Role.Operator)
+  @MinRole(Role.Admin)
   registerOwnKey(@IdParam() id: string, @Body() body: RegisterOwnKeyDto, @CurrentPrincipal() by: Principal) {
     return this.keys.registerOwnKey(id, body, by);
   }

@@ -32,7 +32,8 @@ export class ManagedSigningKeys extends ClientSigningKeys {
   async signingKey(clientRowId: string, keyId?: string): Promise<SigningKey | null> {
     const [row] = (await this.dataSource.query(
       `SELECT id, kid, alg, private_key_ciphertext FROM client_keys
-       WHERE client_row_id = $1 AND origin = 'managed' AND ${keyId ? 'id = $2' : "state = 'active'"}`,
+       WHERE client_row_id = $1 AND origin = 'managed'
+         AND ${keyId ? "id = $2 AND state IN ('pending', 'active', 'retiring')" : "state = 'active'"}`,
       keyId ? [clientRowId, keyId] : [clientRowId],
     )) as { id: string; kid: string; alg: string; private_key_ciphertext: Buffer }[];
     if (!row) return null;

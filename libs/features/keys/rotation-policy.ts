@@ -22,7 +22,10 @@ export interface OverlapInputs {
   serverJwksCacheSeconds: number;
   /** The max-age Keyshift itself puts on the JWKS: a server honouring it may cache that long. */
   servedMaxAgeSeconds: number;
-  /** The longest assertion the server accepts; Keyshift's own assertions never exceed 60 s. */
+  /**
+   * The longest assertion the server accepts. Keyshift's own never exceed 60 s, but a workload
+   * signing with an exported or its own key may use the server's whole allowance.
+   */
   assertionSeconds: number;
   marginSeconds: number;
   policyOverlapSeconds: number | null;
@@ -34,8 +37,7 @@ export interface OverlapInputs {
  * assertion signed just before it stays valid for its lifetime.
  */
 export function overlapSeconds(i: OverlapInputs): number {
-  const required =
-    Math.max(i.serverJwksCacheSeconds, i.servedMaxAgeSeconds) + Math.min(i.assertionSeconds, 60) + i.marginSeconds;
+  const required = Math.max(i.serverJwksCacheSeconds, i.servedMaxAgeSeconds) + i.assertionSeconds + i.marginSeconds;
   return Math.max(required, i.policyOverlapSeconds ?? 0);
 }
 

@@ -144,12 +144,13 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     removeOnFail: { count: 100 },
   },
   [JobName.KeyRotationStep]: {
-    // A step's own failures are recorded on the rotation and retried through it; these attempts
-    // cover a crash of the handler (database or Redis away), and the tick re-queues due steps anyway.
+    // A step's failures are recorded on the rotation row and retried through it; these attempts
+    // cover a handler that cannot even write that (database away). Finished jobs are not kept: the
+    // tick re-queues a due step under the same id, which a kept job would block.
     attempts: 5,
     backoff: { type: 'exponential', delay: 2_000 },
-    removeOnComplete: { count: 1_000, age: 3600 },
-    removeOnFail: { count: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: true,
   },
   [JobName.DiscoverServer]: {
     // Only transient failures (unreachable, timeout, 429, 5xx) throw and so retry: 2, 4, 8, 16 s.
