@@ -2,8 +2,6 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
-import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
-import { ServerDiscovery } from '@keyshift/features/authorization-servers/server-discovery.service';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { ClientKeyEntity, KeyState } from '@keyshift/features/keys/client-key.entity';
 import {
@@ -20,7 +18,8 @@ import { JobQueue, PeriodicJobs, QueueName } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/src/create-api-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
-import { aClient, anAuthorizationServer } from '../support/factories';
+import { aClient } from '../support/factories';
+import { discoveredServer } from '../support/discovered-server';
 import { freePort, giveActiveKey, switchToJwksUri } from '../support/keyed-client';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
@@ -72,10 +71,7 @@ describe('key rotation against the real oidc-provider', () => {
   let quickServerId: string | undefined;
   async function serverRow(profile: { jwksCacheSeconds: number; maxAssertionSeconds: number }): Promise<string> {
     if (quickServerId) return quickServerId;
-    const { id } = await driver
-      .get(AuthorizationServersService)
-      .create(anAuthorizationServer({ issuer: as.issuer, ...profile }) as never, operator);
-    expect((await driver.get(ServerDiscovery).discover(id)).status).toBe('ok');
+    const id = await discoveredServer(driver, as.issuer, profile);
     return (quickServerId = id);
   }
 

@@ -3,8 +3,6 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
-import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
-import { ServerDiscovery } from '@keyshift/features/authorization-servers/server-discovery.service';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { SigningKey } from '@keyshift/features/probes/client-assertion';
 import { ClientSigningKeys } from '@keyshift/features/probes/client-signing-keys';
@@ -14,7 +12,8 @@ import { ProbesService } from '@keyshift/features/probes/probes.service';
 import { PeriodicJobs } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
-import { aClient, anAuthorizationServer } from '../support/factories';
+import { aClient } from '../support/factories';
+import { discoveredServer } from '../support/discovered-server';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -57,12 +56,7 @@ describe('token-endpoint probes against the real oidc-provider', () => {
       .useValue(keys)
       .compile();
     ds = worker.get(DataSource);
-    serverId = (
-      await worker
-        .get(AuthorizationServersService)
-        .create(anAuthorizationServer({ issuer: as.issuer }) as never, operator)
-    ).id;
-    expect((await worker.get(ServerDiscovery).discover(serverId)).status).toBe('ok');
+    serverId = await discoveredServer(worker, as.issuer);
   });
   afterAll(async () => {
     await worker.close();

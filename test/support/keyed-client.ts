@@ -20,9 +20,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * Gives a Keyshift client an active managed key straight in the database, as a finished
- * key_registration phase would leave it (issue 5 builds that phase), and returns its JWKS URL.
+ * key_registration phase would leave it (issue 5 builds that phase), and announces the change.
  */
-export async function giveActiveKey(app: INestApplicationContext, clientRowId: string, publicUrl: string) {
+export async function insertActiveKey(app: INestApplicationContext, clientRowId: string) {
   const key = await app.get(KeyGenerator).generate({ alg: KeyAlgorithm.ES256 });
   const id = newId();
   const ds = app.get(DataSource);
@@ -45,12 +45,18 @@ export async function giveActiveKey(app: INestApplicationContext, clientRowId: s
     newJwksId(),
   ]);
   await app.get(JwksChanges).announce(jwks_id);
-  const jwksUri = `${publicUrl}/jwks/${jwks_id}.json`;
+  return { keyId: id, kid: key.kid, publicJwk: key.publicJwk, jwksId: jwks_id as string };
+}
+
+/** insertActiveKey, then waits until the API at `publicUrl` serves the key; returns the JWKS URL too. */
+export async function giveActiveKey(app: INestApplicationContext, clientRowId: string, publicUrl: string) {
+  const key = await insertActiveKey(app, clientRowId);
+  const jwksUri = `${publicUrl}/jwks/${key.jwksId}.json`;
   for (let i = 0; (await fetch(jwksUri)).status !== 200; i++) {
     if (i > 100) throw new Error('the API never served the new JWKS');
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { keyId: id, kid: key.kid, jwksUri };
+  return { ...key, jwksUri };
 }
 
 /** Switches a client registered at the test AS to private_key_jwt with a jwks_uri (RFC 7592 PUT). */

@@ -9,6 +9,7 @@ import { ProbeSweepHandler } from '@keyshift/features/probes/probe-sweep.handler
 import { ProbeWorkerPool } from '@keyshift/features/probes/probe-worker-pool';
 import { ProbesModule } from '@keyshift/features/probes/probes.module';
 import { KeysModule } from '@keyshift/features/keys/keys.module';
+import { ConnectorsModule } from '@keyshift/features/connectors/connectors.module';
 import { KeyRotationStepHandler } from '@keyshift/features/keys/key-rotation-step.handler';
 import { KeyRotationTickHandler } from '@keyshift/features/keys/key-rotation-tick.handler';
 import { ReconcileModule } from '@keyshift/features/reconcile/reconcile.module';
@@ -29,6 +30,7 @@ export class WorkerModule {
         ReconcileModule,
         ProbesModule,
         KeysModule,
+        ConnectorsModule,
       ],
       providers: [
         JobWorkerHost,

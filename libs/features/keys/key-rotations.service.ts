@@ -144,19 +144,17 @@ export class KeyRotations {
       version: open.version + 1,
       updatedAt: now,
     };
-    const result = await m
-      .getRepository(KeyRotationEntity)
-      .update(
-        { id: open.id, version: open.version },
-        {
-          status: resumed.status,
-          attempts: 0,
-          lastError: null,
-          nextStepAt: now,
-          version: resumed.version,
-          updatedAt: now,
-        },
-      );
+    const result = await m.getRepository(KeyRotationEntity).update(
+      { id: open.id, version: open.version },
+      {
+        status: resumed.status,
+        attempts: 0,
+        lastError: null,
+        nextStepAt: now,
+        version: resumed.version,
+        updatedAt: now,
+      },
+    );
     if (result.affected !== 1)
       throw new DomainError(ErrorCode.VersionConflict, 'the rotation changed meanwhile; try again');
     await this.audit.append(m, [

@@ -1,0 +1,56 @@
+/**
+ * How Keyshift changes a client's registration at its authorization server. Each connector says
+ * what it can do as capabilities, so phase executors branch on capabilities, never on vendors.
+ */
+export interface ConnectorCapabilities {
+  /** Changes are carried out by Keyshift itself; false: an operator makes them and confirms. */
+  automated: boolean;
+  /** One client_id can hold a secret and a key at the same time (else a method switch is atomic). */
+  overlappingMethods: boolean;
+  /** How the client's public keys can reach the server. */
+  keyDelivery: readonly ('jwks_uri' | 'jwks')[];
+  /** New registrations (RFC 7591), for the successor strategy. */
+  canRegister: boolean;
+  canDelete: boolean;
+  /** The server can require DPoP-bound tokens for a client (dpop_bound_access_tokens). */
+  canRequireDpop: boolean;
+}
+
+/** A change to a client's registration, in RFC 7591 metadata terms. Absent fields stay as they are. */
+export interface RegistrationChange {
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  token_endpoint_auth_signing_alg?: string;
+  jwks_uri?: string;
+  jwks?: { keys: Record<string, string>[] };
+  dpop_bound_access_tokens?: boolean;
+}
+
+/** What a connector did: applied at the server, or handed to an operator with exact instructions. */
+export type ConnectorResult =
+  { kind: 'applied'; metadata: Record<string, unknown> } | { kind: 'awaiting_operator'; instructions: string[] };
+
+/** Why a connector call failed; `transient` failures are worth retrying, the others need a person. */
+export class ConnectorError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly httpStatus: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ConnectorError';
+  }
+}
+
+/** The client a connector acts on: Keyshift's row id and the server's client_id. */
+export interface ConnectorClient {
+  clientRowId: string;
+  clientId: string;
+}
+
+export interface ServerConnector {
+  readonly capabilities: ConnectorCapabilities;
+  /** The registration as the server holds it now (secrets and tokens left out). */
+  read(client: ConnectorClient): Promise<Record<string, unknown>>;
+  update(client: ConnectorClient, change: RegistrationChange): Promise<ConnectorResult>;
+  remove(client: ConnectorClient): Promise<ConnectorResult>;
+}

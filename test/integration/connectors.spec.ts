@@ -1,0 +1,160 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import { Role } from '@keyshift/features/api-tokens/api-token.entity';
+import { AuditLog } from '@keyshift/features/audit/audit-log.service';
+import { ClientsService } from '@keyshift/features/clients/clients.service';
+import { ManualConnector } from '@keyshift/features/connectors/manual.connector';
+import { Rfc7592Connector } from '@keyshift/features/connectors/rfc7592.connector';
+import { ConnectorError } from '@keyshift/features/connectors/server-connector';
+import { ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
+import { ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
+import { DataSource } from 'typeorm';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { aClient } from '../support/factories';
+import { discoveredServer } from '../support/discovered-server';
+import { insertActiveKey } from '../support/keyed-client';
+import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
+import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
+
+const operator = { tokenId: 't', name: 'ops', role: Role.Operator };
+
+/** The RFC 7592 connector against the real oidc-provider, which rotates the registration access token on every PUT. */
+describe('connectors', () => {
+  let db: TestDatabase;
+  let as: TestAuthorizationServer;
+  let worker: TestingModule;
+  let ds: DataSource;
+  let serverId: string;
+
+  beforeAll(async () => {
+    [db, as] = await Promise.all([createTestDatabase(), startTestAuthorizationServer()]);
+    worker = await Test.createTestingModule({
+      imports: [WorkerModule.register(testConfig(db, { KEYSHIFT_RECONCILE_INTERVAL_SECONDS: '3600' }))],
+    }).compile();
+    ds = worker.get(DataSource);
+    serverId = await discoveredServer(worker, as.issuer);
+  });
+  afterAll(async () => {
+    await worker.close();
+    await Promise.all([as.stop(), db.drop()]);
+  });
+
+  async function managedClient(overrides: Record<string, unknown> = {}) {
+    const reg = await as.register({ token_endpoint_auth_method: 'client_secret_basic' });
+    const view = await worker.get(ClientsService).create(
+      aClient(serverId, {
+        clientId: reg.client_id,
+        clientSecret: reg.client_secret,
+        registrationAccessToken: reg.registration_access_token,
+        registrationClientUri: reg.registration_client_uri,
+        ...overrides,
+      }) as never,
+      operator,
+    );
+    return { client: { clientRowId: view.id, clientId: reg.client_id }, reg };
+  }
+  const tokenFingerprint = async (id: string) =>
+    (await ds.query('SELECT registration_access_token_fingerprint AS f FROM clients WHERE id = $1', [id]))[0].f as
+      string | null;
+  const probe = (clientRowId: string, method: ProbeMethod) =>
+    worker.get(ProbeRunner).run({ clientRowId, method, dpop: false, purpose: 'test' });
+
+  it('reads, switches the method atomically with the key inline, stores each rotated token, and deletes', async () => {
+    const rfc7592 = worker.get(Rfc7592Connector);
+    const { client, reg } = await managedClient();
+    const read = await rfc7592.read(client);
+    expect(read).toMatchObject({ client_id: reg.client_id, token_endpoint_auth_method: 'client_secret_basic' });
+    expect(read).not.toHaveProperty('client_secret');
+    expect(read).not.toHaveProperty('registration_access_token');
+
+    const key = await insertActiveKey(worker, client.clientRowId);
+    const before = await tokenFingerprint(client.clientRowId);
+    const switched = await rfc7592.update(client, {
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: { keys: [key.publicJwk] },
+    });
+    expect(switched).toMatchObject({ kind: 'applied', metadata: { token_endpoint_auth_method: 'private_key_jwt' } });
+    expect(await tokenFingerprint(client.clientRowId)).not.toBe(before); // rotated by the server, stored by Keyshift
+    expect(await probe(client.clientRowId, ProbeMethod.PrivateKeyJwt)).toMatchObject({
+      outcome: ProbeOutcome.Ok,
+      kid: key.kid,
+    });
+    expect(await probe(client.clientRowId, ProbeMethod.ClientSecretBasic)).toMatchObject({
+      outcome: ProbeOutcome.Rejected,
+      errorCode: 'invalid_client',
+    });
+
+    // The stored (rotated) token works for the next change.
+    await rfc7592.update(client, { dpop_bound_access_tokens: true });
+    expect(await rfc7592.read(client)).toMatchObject({
+      dpop_bound_access_tokens: true,
+      token_endpoint_auth_method: 'private_key_jwt',
+    });
+    const events = (
+      await worker
+        .get(AuditLog)
+        .list({ subjectId: client.clientRowId, action: 'client.registration_updated', limit: 5 })
+    ).items;
+    expect(events.map((e) => e.after)).toContainEqual({
+      change: {
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { kids: [key.kid] },
+      },
+      registrationAccessTokenRotated: true,
+    });
+    expect(JSON.stringify(events)).not.toContain(reg.registration_access_token);
+
+    await rfc7592.remove(client);
+    expect(await tokenFingerprint(client.clientRowId)).toBeNull();
+    expect(await probe(client.clientRowId, ProbeMethod.PrivateKeyJwt)).toMatchObject({
+      outcome: ProbeOutcome.Rejected,
+    });
+    await expect(rfc7592.read(client)).rejects.toMatchObject({
+      transient: false,
+      message: expect.stringContaining('no registration access token'),
+    });
+  });
+
+  it('reports a refused token as needing a person, without the token in the message', async () => {
+    const { client } = await managedClient({ registrationAccessToken: 'not-the-token' });
+    const error = (await worker
+      .get(Rfc7592Connector)
+      .read(client)
+      .catch((e: unknown) => e)) as ConnectorError;
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ transient: false, httpStatus: 401 });
+    expect(error.message).toMatch(/registration access token was refused/);
+    expect(error.message).not.toContain('not-the-token');
+  });
+
+  it('refuses metadata the server rejects, as needing a person', async () => {
+    const { client } = await managedClient();
+    const error = (await worker
+      .get(Rfc7592Connector)
+      .update(client, { token_endpoint_auth_method: 'private_key_jwt' })
+      .catch((e: unknown) => e)) as ConnectorError;
+    expect(error).toMatchObject({ transient: false, httpStatus: 400 });
+    expect(error.message).toMatch(/invalid_client_metadata/);
+  });
+
+  it('the manual connector hands the change to an operator, word for word', async () => {
+    const result = await worker.get(ManualConnector).update(
+      { clientRowId: 'x', clientId: 'billing-api' },
+      {
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks_uri: 'https://ks.example.com/jwks/abc.json',
+      },
+    );
+    expect(result).toEqual({
+      kind: 'awaiting_operator',
+      instructions: [
+        'Open client billing-api at the authorization server.',
+        'Set its token endpoint authentication method to private_key_jwt with signing algorithm ES256.',
+        'Set its JWKS URL (jwks_uri) to https://ks.example.com/jwks/abc.json',
+        'Then confirm through the Keyshift API.',
+      ],
+    });
+  });
+});
