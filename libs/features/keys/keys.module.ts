@@ -8,26 +8,20 @@ import { KeyRotationTickHandler } from './key-rotation-tick.handler';
 import { KeyRotations } from './key-rotations.service';
 import { KeysService } from './keys.service';
 
+/** What the API and the worker use of key management (key generation is provided as a port). */
+const KEY_SERVICES = [
+  JwksChanges,
+  KeyRotations,
+  KeyRotationSteps,
+  KeyRotationStepHandler,
+  KeyRotationTickHandler,
+  KeysService,
+];
+
 /** Client keys: generation, sealing, rotation and the JWKS change feed. Used by the API and the worker. */
 @Module({
   imports: [ProbesModule],
-  providers: [
-    { provide: KeyGenerator, useClass: NodeKeyGenerator },
-    JwksChanges,
-    KeyRotations,
-    KeyRotationSteps,
-    KeyRotationStepHandler,
-    KeyRotationTickHandler,
-    KeysService,
-  ],
-  exports: [
-    KeyGenerator,
-    JwksChanges,
-    KeyRotations,
-    KeyRotationSteps,
-    KeyRotationStepHandler,
-    KeyRotationTickHandler,
-    KeysService,
-  ],
+  providers: [{ provide: KeyGenerator, useClass: NodeKeyGenerator }, ...KEY_SERVICES],
+  exports: [KeyGenerator, ...KEY_SERVICES],
 })
 export class KeysModule {}
