@@ -5,7 +5,7 @@ import { ClientKeyEntity, KeyOrigin, KeyState } from '@keyshift/features/keys/cl
 import { KeyAlgorithm } from '@keyshift/features/keys/key-algorithms';
 import { KeyGenerator } from '@keyshift/features/keys/key-generator';
 import { KeyVault } from '@keyshift/features/keys/key-vault';
-import { newJwksId } from '@keyshift/features/keys/jwks-id';
+import { ensureJwksId } from '@keyshift/features/keys/jwks-id';
 import { JwksChanges } from '@keyshift/features/keys/jwks-changes';
 import { DataSource } from 'typeorm';
 
@@ -40,12 +40,9 @@ export async function insertActiveKey(app: INestApplicationContext, clientRowId:
     retiringAt: null,
     retiredAt: null,
   });
-  const [[{ jwks_id }]] = await ds.query('UPDATE clients SET jwks_id = $2 WHERE id = $1 RETURNING jwks_id', [
-    clientRowId,
-    newJwksId(),
-  ]);
+  const jwks_id = await ensureJwksId(ds.manager, clientRowId);
   await app.get(JwksChanges).announce(jwks_id);
-  return { keyId: id, kid: key.kid, publicJwk: key.publicJwk, jwksId: jwks_id as string };
+  return { keyId: id, kid: key.kid, publicJwk: key.publicJwk, jwksId: jwks_id };
 }
 
 /** insertActiveKey, then waits until the API at `publicUrl` serves the key; returns the JWKS URL too. */

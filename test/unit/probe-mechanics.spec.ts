@@ -103,7 +103,8 @@ describe('probeBatching', () => {
         const b = probeBatching({ ratePerSecond: rate, concurrency });
         expect(b.probesPerJob).toBeGreaterThanOrEqual(1);
         expect(b.jobConcurrency * b.probesPerJob).toBeLessThanOrEqual(Math.max(concurrency, 1));
-        expect(b.jobsPerSecond * b.probesPerJob).toBeCloseTo(rate);
+        // One job never carries more than a tenth of a second's budget (or one probe).
+        expect(b.probesPerJob).toBeLessThanOrEqual(Math.max(1, rate / 10));
       }),
     );
   });

@@ -1,3 +1,4 @@
+import { write } from './write-results';
 import { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
@@ -68,13 +69,14 @@ export async function bulkUpdate<T extends ObjectLiteral>(
   const meta = manager.connection.getMetadata(target);
   const [pk] = meta.primaryColumns;
   const columns = [pk, ...fields.map((f) => meta.findColumnWithPropertyName(f)!)];
-  const result = (await manager.query(
+  const { count } = await write(
+    manager,
     `UPDATE "${meta.tableName}" AS t SET ${columns
       .slice(1)
       .map((c) => `"${c.databaseName}" = ${selectExpr(c, 'u')}`)
       .join(', ')}
      FROM ${unnestSource(columns)} WHERE t."${pk.databaseName}" = u."${pk.databaseName}"`,
     columns.map((c) => param(c, rows)),
-  )) as [unknown[], number];
-  return result[1];
+  );
+  return count;
 }

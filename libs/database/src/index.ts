@@ -5,3 +5,4 @@ export * from './migrate';
 export * from './pg-errors';
 export * from './bulk-write';
 export * from './batched-reads';
+export * from './write-results';

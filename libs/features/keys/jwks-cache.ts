@@ -102,18 +102,17 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
     const reload = ++this.reloads;
     this.newestReload.set(jwksId, reload);
     try {
+      // One row per published key, or one row without a key for a client that has none: no row, no client.
       const rows = (await this.dataSource.query(
         `SELECT k.public_jwk FROM clients c
-         JOIN client_keys k ON k.client_row_id = c.id AND k.state IN ('pending', 'active', 'retiring')
+         LEFT JOIN client_keys k ON k.client_row_id = c.id AND k.state IN ('pending', 'active', 'retiring')
          WHERE c.jwks_id = $1 ORDER BY k.created_at`,
         [jwksId],
-      )) as { public_jwk: Record<string, string> }[];
-      const exists =
-        rows.length > 0 ||
-        (await this.dataSource.query('SELECT 1 FROM clients WHERE jwks_id = $1', [jwksId])).length > 0;
+      )) as { public_jwk: Record<string, string> | null }[];
+      const exists = rows.length > 0;
       if (this.newestReload.get(jwksId) !== reload) return;
       this.newestReload.delete(jwksId);
-      if (exists) this.documents.set(jwksId, jwksDocument(rows.map((r) => r.public_jwk)));
+      if (exists) this.documents.set(jwksId, jwksDocument(rows.flatMap((r) => (r.public_jwk ? [r.public_jwk] : []))));
       else this.documents.delete(jwksId);
     } catch (error) {
       this.logger.error({ err: (error as Error).message, jwksId }, 'could not reload a JWKS document; reloading all');

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { write } from '@keyshift/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditEntry } from '../audit/audit-log.service';
@@ -15,7 +16,7 @@ import { KeyRotationEntity, RotationStatus, RotationStep } from './key-rotation.
 import { KeyRotations } from './key-rotations.service';
 import { KeyVault } from './key-vault';
 import { JwksChanges } from './jwks-changes';
-import { newJwksId } from './jwks-id';
+import { ensureJwksId } from './jwks-id';
 
 /** What a step changes on the rotation row, and the audit events it appends. */
 interface StepResult {
@@ -29,8 +30,8 @@ class StepFailed extends Error {}
 
 /** Runs an UPDATE that must change exactly one row; otherwise the step's transaction is rolled back. */
 async function updateOne(m: EntityManager, sql: string, params: unknown[], otherwise: string): Promise<void> {
-  const [, changed] = (await m.query(sql, params)) as [unknown[], number];
-  if (changed !== 1) throw new StepFailed(otherwise);
+  const { count } = await write(m, sql, params);
+  if (count !== 1) throw new StepFailed(otherwise);
 }
 
 const MAX_BACKOFF_MS = 10 * 60_000;
@@ -136,7 +137,7 @@ export class KeyRotationSteps {
           retiringAt: null,
           retiredAt: null,
         });
-        await m.query('UPDATE clients SET jwks_id = coalesce(jwks_id, $2) WHERE id = $1', [r.clientRowId, newJwksId()]);
+        await ensureJwksId(m, r.clientRowId);
       },
     };
   }

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { uniqueViolation } from '@keyshift/database';
+import { uniqueViolation, write } from '@keyshift/database';
 import { DataSource } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
@@ -16,7 +16,7 @@ import { KeyVault } from './key-vault';
 import { KeyView, RotationView, toKeyView, toRotationView } from './key-views';
 import { publicJwkOf } from './key-generator';
 import { JwksChanges } from './jwks-changes';
-import { newJwksId } from './jwks-id';
+import { ensureJwksId } from './jwks-id';
 import { ExportKeyDto, RegisterOwnKeyDto, RotateKeyDto, RotationPolicyDto } from './keys.dto';
 import { checkUploadedJwk, verifyPossession } from './own-key-registration';
 import { RotationPolicy, windowProblem } from './rotation-policy';
@@ -113,12 +113,13 @@ export class KeysService {
   async registerOwnKey(clientRowId: string, input: RegisterOwnKeyDto, by: Principal): Promise<KeyView> {
     checkUploadedJwk(input.jwk, input.alg);
     // The challenge is spent whatever follows: one try per nonce.
-    const [spent] = returnedRows<{ nonce: string }>(
-      await this.dataSource.query(
-        `UPDATE key_possession_challenges SET used_at = $3
+    const {
+      rows: [spent],
+    } = await write<{ nonce: string }>(
+      this.dataSource.manager,
+      `UPDATE key_possession_challenges SET used_at = $3
          WHERE id = $1 AND client_row_id = $2 AND used_at IS NULL AND expires_at > $3 RETURNING nonce`,
-        [input.challengeId, clientRowId, this.clock.now()],
-      ),
+      [input.challengeId, clientRowId, this.clock.now()],
     );
     const nonce = spent?.nonce;
     if (!nonce)
@@ -151,12 +152,7 @@ export class KeysService {
           throw new DomainError(ErrorCode.AlreadyExists, `key ${key.kid} is already registered`, { field: 'jwk' });
         throw error;
       }
-      const [{ jwks_id }] = returnedRows<{ jwks_id: string }>(
-        await m.query('UPDATE clients SET jwks_id = coalesce(jwks_id, $2) WHERE id = $1 RETURNING jwks_id', [
-          clientRowId,
-          newJwksId(),
-        ]),
-      );
+      const jwksId = await ensureJwksId(m, clientRowId);
       await this.audit.append(m, [
         {
           actor: actorOf(by),
@@ -166,7 +162,7 @@ export class KeysService {
           after: { keyId: key.id, kid: key.kid, alg: key.alg, origin: KeyOrigin.Byok, challengeId: input.challengeId },
         },
       ]);
-      return jwks_id;
+      return jwksId;
     });
     await this.jwks.announce(jwksId);
     return toKeyView(key);
@@ -220,11 +216,6 @@ export class KeysService {
   jwksUri(jwksId: string): string {
     return `${this.config.api.publicUrl}/jwks/${jwksId}.json`;
   }
-}
-
-/** TypeORM's postgres driver answers an UPDATE … RETURNING with [rows, rowCount]. */
-function returnedRows<T>(result: unknown): T[] {
-  return (result as [T[], number])[0];
 }
 
 function toPolicy(input: RotationPolicyDto): RotationPolicy {

@@ -62,12 +62,14 @@ export class ProbeSweepHandler implements JobHandler<JobName.ProbeSweep> {
       if (rows.length === 0) return queued;
       // Grouped by phase, which each probe records as its purpose.
       const byPhase = new Map<Phase, ServerProbeTarget[]>();
-      for (const c of rows) {
+      // Asked for the whole page at once, so the batched reader answers in a query per 500, not one per client.
+      const signable = await Promise.all(rows.map((c) => this.keys.canSign(c.id)));
+      for (const [i, c] of rows.entries()) {
         for (const need of probesNeeded(c.phase, c.target_sender_constraint)) {
           const last = need.credential === 'secret' ? c.last_secret : need.dpop ? c.last_dpop : c.last_key;
           if (last && last > staleBefore) continue;
           if (need.credential === 'secret' && c.secret_status !== 'present') continue;
-          if (need.credential === 'key' && !(await this.keys.canSign(c.id))) continue;
+          if (need.credential === 'key' && !signable[i]) continue;
           const targets = byPhase.get(c.phase) ?? byPhase.set(c.phase, []).get(c.phase)!;
           targets.push({
             serverId: c.authorization_server_id,
