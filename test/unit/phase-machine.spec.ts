@@ -15,7 +15,7 @@ import {
 } from '@keyshift/domain';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
-const POLICY: GatePolicy = { soak: { minSuccesses: 3, minSeconds: 600 } };
+const POLICY: GatePolicy = { soak: { minSuccesses: 3, minSeconds: 600, intervalSeconds: 60 }, recheckSeconds: 30, maxAttempts: 5 };
 
 function aSnapshot(overrides: Partial<ClientSnapshot> = {}): ClientSnapshot {
   return {
@@ -23,7 +23,9 @@ function aSnapshot(overrides: Partial<ClientSnapshot> = {}): ClientSnapshot {
     state: PhaseState.Pending,
     paused: false,
     senderConstraint: 'dpop',
+    cutover: 'confirm',
     cutoverConfirmedAt: null,
+    phaseEnteredAt: new Date(NOW.getTime() - 3_600_000),
     attempts: 0,
     reason: null,
     ...overrides,
@@ -33,14 +35,14 @@ function aSnapshot(overrides: Partial<ClientSnapshot> = {}): ClientSnapshot {
 /** Evidence that satisfies each phase's gate. */
 const PASSING: Record<Exclude<Phase, Phase.Completed>, Evidence> = {
   [Phase.VendorCheck]: { kind: 'vendor_support', supported: true },
-  [Phase.KeyRegistration]: { kind: 'key_probe', ok: true },
+  [Phase.KeyRegistration]: { kind: 'key_probe', ok: true, via: 'token_request' },
   [Phase.ParallelAuth]: {
     kind: 'parallel_soak',
     secretSuccesses: 3,
     keySuccesses: 3,
     windowOpenedAt: new Date(NOW.getTime() - 600_000),
   },
-  [Phase.Cutover]: { kind: 'key_probe', ok: true },
+  [Phase.Cutover]: { kind: 'key_probe', ok: true, via: 'token_request' },
   [Phase.SecretRevocation]: { kind: 'secret_probe_after_revocation', rejected: true },
   [Phase.SenderConstraint]: { kind: 'dpop_probe', boundTokenIssued: true, unboundRefused: true },
 };
@@ -120,7 +122,7 @@ describe('phase machine: gates', () => {
   });
 
   it('refuses evidence meant for another phase', () => {
-    const d = decide(running(Phase.SecretRevocation), evidence({ kind: 'key_probe', ok: true }), NOW, POLICY);
+    const d = decide(running(Phase.SecretRevocation), evidence({ kind: 'key_probe', ok: true, via: 'token_request' }), NOW, POLICY);
     expect(d).toMatchObject({ ok: false, refusal: 'transition_not_allowed' });
   });
 
@@ -175,14 +177,14 @@ describe('phase machine: gates', () => {
   });
 
   it('waits for an operator before judging a cutover, and fails with a switch-back when the key probe fails after it', () => {
-    const unconfirmed = decide(running(Phase.Cutover), evidence({ kind: 'key_probe', ok: true }), NOW, POLICY);
+    const unconfirmed = decide(running(Phase.Cutover), evidence({ kind: 'key_probe', ok: true, via: 'token_request' }), NOW, POLICY);
     expect(unconfirmed).toMatchObject({
       ok: true,
       next: { state: PhaseState.Waiting, reason: expect.stringContaining('confirmation') },
     });
     const failed = decide(
       running(Phase.Cutover, { cutoverConfirmedAt: NOW }),
-      evidence({ kind: 'key_probe', ok: false, detail: 'invalid_client' }),
+      evidence({ kind: 'key_probe', ok: false, via: 'token_request', detail: 'invalid_client' }),
       NOW,
       POLICY,
     );

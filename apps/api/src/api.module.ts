@@ -7,6 +7,7 @@ import { AuthorizationServersHttpModule } from '@keyshift/features/authorization
 import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
 import { ProbesHttpModule } from '@keyshift/features/probes/probes-http.module';
 import { KeysHttpModule } from '@keyshift/features/keys/keys-http.module';
+import { CampaignsHttpModule } from '@keyshift/features/campaigns/campaigns-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
 import { PlatformModule } from '@keyshift/platform';
@@ -27,6 +28,7 @@ export class ApiModule {
         ClientsHttpModule,
         ProbesHttpModule,
         KeysHttpModule,
+        CampaignsHttpModule,
         AuditHttpModule,
         HealthModule,
       ],

@@ -13,6 +13,10 @@ import { ConnectorsModule } from '@keyshift/features/connectors/connectors.modul
 import { KeyRotationStepHandler } from '@keyshift/features/keys/key-rotation-step.handler';
 import { KeyRotationTickHandler } from '@keyshift/features/keys/key-rotation-tick.handler';
 import { ReconcileModule } from '@keyshift/features/reconcile/reconcile.module';
+import { MigrationModule } from '@keyshift/features/migration/migration.module';
+import { ServerRevertHandler } from '@keyshift/features/migration/server-revert.handler';
+import { CampaignsModule } from '@keyshift/features/campaigns/campaigns.module';
+import { CampaignTickHandler } from '@keyshift/features/campaigns/campaign-tick.handler';
 import { PlatformModule } from '@keyshift/platform';
 import { JOB_HANDLERS, JobName, JobWorkerHost, PERIODIC_JOBS, PeriodicJobs, PeriodicJobSpec } from '@keyshift/queue';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -31,6 +35,8 @@ export class WorkerModule {
         ProbesModule,
         KeysModule,
         ConnectorsModule,
+        MigrationModule,
+        CampaignsModule,
       ],
       providers: [
         JobWorkerHost,
@@ -47,6 +53,8 @@ export class WorkerModule {
             ProbeSweepHandler,
             KeyRotationTickHandler,
             KeyRotationStepHandler,
+            ServerRevertHandler,
+            CampaignTickHandler,
           ],
           useFactory: (...handlers: unknown[]) => handlers,
         },
@@ -55,7 +63,7 @@ export class WorkerModule {
   }
 }
 
-/** The worker's schedule: reconcile sweeps, the evidence refresh of the probe sweep, and key rotations. */
+/** The worker's schedule: reconcile sweeps, the evidence refresh of the probe sweep, key rotations and campaign waves. */
 function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
   return [
     {
@@ -72,6 +80,11 @@ function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
       name: 'key-rotation-tick',
       intervalMs: config.keys.rotationTickSeconds * 1000,
       build: (tick) => ({ name: JobName.KeyRotationTick, data: { tick } }),
+    },
+    {
+      name: 'campaign-tick',
+      intervalMs: config.campaigns.tickSeconds * 1000,
+      build: (tick) => ({ name: JobName.CampaignTick, data: { tick } }),
     },
   ];
 }

@@ -16,7 +16,10 @@ export interface KeyshiftConfig {
     concurrency: number;
     maxAttempts: number;
   };
-  soak: { minSuccesses: number; minSeconds: number };
+  soak: { minSuccesses: number; minSeconds: number; intervalSeconds: number };
+  /** When negative evidence (a key not yet accepted, a secret still working) is looked at again. */
+  evidenceRecheckSeconds: number;
+  campaigns: { tickSeconds: number };
   discovery: { maxAgeSeconds: number; recheckSeconds: number };
   keys: {
     /** Cache-Control max-age of the public JWKS. */
@@ -39,6 +42,15 @@ export class ConfigError extends Error {
     super('Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
   }
+}
+
+/** The phase gates' tunables, from configuration. */
+export function gatePolicyOf(config: KeyshiftConfig): {
+  soak: KeyshiftConfig['soak'];
+  recheckSeconds: number;
+  maxAttempts: number;
+} {
+  return { soak: config.soak, recheckSeconds: config.evidenceRecheckSeconds, maxAttempts: config.reconcile.maxAttempts };
 }
 
 /** Validates the environment into a KeyshiftConfig, or throws a ConfigError naming each bad variable. */
@@ -80,7 +92,13 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
       concurrency: e.KEYSHIFT_WORKER_CONCURRENCY,
       maxAttempts: e.KEYSHIFT_PHASE_MAX_ATTEMPTS,
     },
-    soak: { minSuccesses: e.KEYSHIFT_SOAK_MIN_SUCCESSES, minSeconds: e.KEYSHIFT_SOAK_MIN_SECONDS },
+    soak: {
+      minSuccesses: e.KEYSHIFT_SOAK_MIN_SUCCESSES,
+      minSeconds: e.KEYSHIFT_SOAK_MIN_SECONDS,
+      intervalSeconds: e.KEYSHIFT_SOAK_INTERVAL_SECONDS,
+    },
+    evidenceRecheckSeconds: e.KEYSHIFT_EVIDENCE_RECHECK_SECONDS,
+    campaigns: { tickSeconds: e.KEYSHIFT_CAMPAIGN_TICK_SECONDS },
     discovery: {
       maxAgeSeconds: e.KEYSHIFT_DISCOVERY_MAX_AGE_SECONDS,
       recheckSeconds: e.KEYSHIFT_DISCOVERY_RECHECK_SECONDS,

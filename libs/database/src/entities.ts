@@ -1,5 +1,6 @@
 import { ApiTokenEntity } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditChainHeadEntity, AuditEventEntity } from '@keyshift/features/audit/audit-event.entity';
+import { CampaignEntity } from '@keyshift/features/campaigns/campaign.entity';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { ClientKeyEntity } from '@keyshift/features/keys/client-key.entity';
@@ -18,4 +19,5 @@ export const ENTITIES = [
   ClientKeyEntity,
   KeyRotationEntity,
   PossessionChallengeEntity,
+  CampaignEntity,
 ];

@@ -5,3 +5,4 @@ export * from './phase-machine';
 export * from './phases';
 export * from './vendor-support';
 export * from './evidence-probes';
+export * from './campaign-waves';

@@ -15,7 +15,10 @@ export interface ClientSnapshot {
   state: PhaseState;
   paused: boolean;
   senderConstraint: 'dpop' | 'none';
+  cutover: 'confirm' | 'automatic';
   cutoverConfirmedAt: Date | null;
+  /** When the client entered its current phase: a soak window opens here. */
+  phaseEnteredAt: Date;
   attempts: number;
   reason: string | null;
 }
@@ -27,6 +30,10 @@ export type PhaseEvent =
   | { type: 'start' }
   /** A worker recorded evidence for the current phase. */
   | { type: 'evidence'; evidence: Evidence }
+  /** The phase's work cannot go on until a person acts or `recheckAt` comes (not a fault). */
+  | { type: 'awaiting'; reason: string; recheckAt: Date | null }
+  /** An operator made the change a manual connector asked for at the server: look again now. */
+  | { type: 'change_confirmed' }
   /** The phase's work hit a transient fault (server down, 429, timeout): retry at `retryAt`. */
   | { type: 'transient_failure'; reason: string; retryAt: Date }
   /** Retries are exhausted. */
@@ -63,6 +70,7 @@ export interface NextState {
   nextCheckAt: Date | null;
   attempts: number;
   cutoverConfirmedAt: Date | null;
+  phaseEnteredAt: Date;
 }
 
 export type Decision =
@@ -82,6 +90,7 @@ function carry(client: ClientSnapshot): NextState {
     nextCheckAt: null,
     attempts: client.attempts,
     cutoverConfirmedAt: client.cutoverConfirmedAt,
+    phaseEnteredAt: client.phaseEnteredAt,
   };
 }
 
@@ -97,6 +106,7 @@ function enterPhase(client: ClientSnapshot, phase: Phase, now: Date, paused = cl
     attempts: 0,
     // A confirmation belongs to one cutover attempt: leaving the phase clears it.
     cutoverConfirmedAt: phase === Phase.Cutover ? client.cutoverConfirmedAt : null,
+    phaseEnteredAt: now,
   };
 }
 
@@ -156,7 +166,9 @@ export function decide(client: ClientSnapshot, event: PhaseEvent, now: Date, pol
               ...base,
               state: PhaseState.Waiting,
               reason: verdict.reason,
-              nextCheckAt: client.paused ? null : (verdict.recheckAt ?? null),
+              nextCheckAt: client.paused ? null : verdict.recheckAt,
+              // A soak round or a person's turn is progress, not a failed attempt.
+              attempts: verdict.until === 'retry' ? client.attempts : 0,
             },
             effects: [],
           };
@@ -172,6 +184,29 @@ export function decide(client: ClientSnapshot, event: PhaseEvent, now: Date, pol
           return assertUnreachable(verdict);
       }
     }
+
+    case 'awaiting':
+      if (state !== PhaseState.Running) return refuse(`no work is running (state ${state})`);
+      return {
+        ok: true,
+        next: {
+          ...carry(client),
+          state: PhaseState.Waiting,
+          reason: event.reason,
+          nextCheckAt: client.paused ? null : event.recheckAt,
+          attempts: 0,
+        },
+        effects: [],
+      };
+
+    case 'change_confirmed':
+      if (state !== PhaseState.Waiting)
+        return refuse(`no server change is awaited (state ${state}); confirm only what Keyshift asked for`);
+      return {
+        ok: true,
+        next: { ...carry(client), state: PhaseState.Pending, nextCheckAt: client.paused ? null : now },
+        effects: [],
+      };
 
     case 'transient_failure':
       if (state !== PhaseState.Running) return refuse(`no work is running (state ${state})`);

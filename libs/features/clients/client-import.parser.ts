@@ -15,6 +15,7 @@ export const CSV_COLUMNS = [
   'target.authMethod',
   'target.senderConstraint',
   'target.strategy',
+  'target.cutover',
   'owner',
   'tags',
 ] as const;

@@ -10,7 +10,7 @@ import { validateSync } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
-import { ClientEntity } from './client.entity';
+import { ClientEntity, CutoverMode } from './client.entity';
 import { auditSummary, viewFromEntity } from './client-view';
 import { CreateClientDto, ImportErrorMode } from './clients.dto';
 import { ImportRow, rowsFromCsv, rowsFromJson } from './client-import.parser';
@@ -50,6 +50,7 @@ const UPDATABLE: (keyof ClientEntity & string)[] = [
   'targetAuthMethod',
   'targetSenderConstraint',
   'targetStrategy',
+  'targetCutover',
   'owner',
   'tags',
   'version',
@@ -250,7 +251,8 @@ export class ClientImportService {
       target:
         input.target.authMethod !== current.targetAuthMethod ||
         input.target.senderConstraint !== current.targetSenderConstraint ||
-        input.target.strategy !== current.targetStrategy,
+        input.target.strategy !== current.targetStrategy ||
+        (input.target.cutover ?? CutoverMode.Confirm) !== current.targetCutover,
     };
     const changedFixed = FIXED_AFTER_VENDOR_CHECK.filter((f) => fixedChanges[f]);
     if (changedFixed.length && current.phase !== Phase.VendorCheck) {
@@ -268,6 +270,7 @@ export class ClientImportService {
       targetAuthMethod: input.target.authMethod,
       targetSenderConstraint: input.target.senderConstraint,
       targetStrategy: input.target.strategy,
+      targetCutover: input.target.cutover ?? CutoverMode.Confirm,
       owner: input.owner === undefined ? current.owner : input.owner,
       tags: input.tags ?? current.tags,
       registrationClientUri: input.registrationClientUri ?? current.registrationClientUri,

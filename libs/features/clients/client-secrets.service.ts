@@ -7,7 +7,13 @@ import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { secretContext } from './secret-context';
 
-export type SealedField = 'client_secret' | 'registration_access_token';
+export type SealedField = 'client_secret' | 'registration_access_token' | 'successor_registration_access_token';
+
+const CONTEXT_OF: Record<SealedField, keyof typeof secretContext> = {
+  client_secret: 'clientSecret',
+  registration_access_token: 'registrationAccessToken',
+  successor_registration_access_token: 'successorRegistrationAccessToken',
+};
 
 /**
  * The only way to open a client's sealed secret or registration access token. Each opening is
@@ -27,6 +33,9 @@ export class ClientSecrets {
     client_secret: batchedReads<string, Buffer>((ids) => this.readSealed('secret_ciphertext', ids)),
     registration_access_token: batchedReads<string, Buffer>((ids) =>
       this.readSealed('registration_access_token_ciphertext', ids),
+    ),
+    successor_registration_access_token: batchedReads<string, Buffer>((ids) =>
+      this.readSealed('successor_registration_access_token_ciphertext', ids),
     ),
   };
 
@@ -55,10 +64,7 @@ export class ClientSecrets {
         `client ${clientRowId} has no ${field.replace(/_/g, ' ')} (unknown, absent or shredded)`,
       );
     }
-    const context =
-      field === 'client_secret'
-        ? secretContext.clientSecret(clientRowId)
-        : secretContext.registrationAccessToken(clientRowId);
+    const context = secretContext[CONTEXT_OF[field]](clientRowId);
     const opened = this.cipher.decrypt(sealed, context).toString('utf8');
     // The access is on the record before the plaintext is used.
     await this.audit.recordSoon({

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode } from '@keyshift/common';
-import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { gatePolicyOf, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Effect, GatePolicy, PhaseEvent } from '@keyshift/domain';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
-import { ClientEntity } from './client.entity';
+import { ClientEntity, SecretStatus } from './client.entity';
+import { ServerReverts } from './server-reverts';
 import { ClientView, viewFromEntity } from './client-view';
 import { planTransition, transitionColumns } from './transition-plan';
 
@@ -37,8 +38,9 @@ export class ClientTransitions {
     @Inject(KEYSHIFT_CONFIG) config: KeyshiftConfig,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly reverts: ServerReverts,
   ) {
-    this.policy = { soak: config.soak };
+    this.policy = gatePolicyOf(config);
   }
 
   async apply(
@@ -47,7 +49,11 @@ export class ClientTransitions {
     actor: string,
     options: TransitionOptions = {},
   ): Promise<TransitionResult> {
-    return this.dataSource.transaction((manager) => this.applyIn(manager, clientRowId, event, actor, options));
+    const result = await this.dataSource.transaction((manager) =>
+      this.applyIn(manager, clientRowId, event, actor, options),
+    );
+    if (result.client.registration.revertPending) await this.reverts.enqueue(result.client.id, result.client.version);
+    return result;
   }
 
   async applyIn(
@@ -103,7 +109,38 @@ export class ClientTransitions {
         },
       );
     }
-    await this.audit.append(manager, [audit]);
-    return { client: viewFromEntity(after), effects };
+    const shred = effects.some((e) => e.type === 'shred_secret');
+    if (shred) await this.shredSecret(manager, client.id);
+    await this.audit.append(manager, [
+      audit,
+      ...(shred
+        ? [
+            {
+              actor,
+              action: 'client.secret_shredded',
+              subjectType: 'client',
+              subjectId: client.id,
+              after: { secretCiphertextDestroyed: true, fingerprintDestroyed: true, evidence: 'old secret rejected' },
+            },
+          ]
+        : []),
+    ]);
+    return {
+      client: viewFromEntity({ ...after, secretStatus: shred ? SecretStatus.Shredded : after.secretStatus }),
+      effects,
+    };
+  }
+
+  /**
+   * Crypto-shredding: the ciphertext (and with it the wrapped data key it carries) is destroyed,
+   * so no copy of the master key can ever open the secret again. In the transaction that records
+   * the evidence that made it safe.
+   */
+  private async shredSecret(manager: EntityManager, clientRowId: string): Promise<void> {
+    await manager.query(
+      `UPDATE clients SET secret_ciphertext = NULL, secret_fingerprint = NULL, secret_status = 'shredded'
+       WHERE id = $1`,
+      [clientRowId],
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { GATE_DESCRIPTIONS, Phase, PhaseState } from '@keyshift/domain';
-import { ClientEntity } from './client.entity';
+import { ClientEntity, PendingServerChange, RegistrationState } from './client.entity';
 
 /** The API's view of a client: no secret, token, ciphertext or fingerprint, ever. */
 export interface ClientView {
@@ -8,8 +8,20 @@ export interface ClientView {
   clientId: string;
   authMethod: string;
   secret: { status: string };
-  registration: { clientUri: string | null; hasAccessToken: boolean };
-  target: { authMethod: string; senderConstraint: string; strategy: string };
+  registration: {
+    clientUri: string | null;
+    hasAccessToken: boolean;
+    /** What Keyshift has made true at the server (method, where keys are read, DPoP). */
+    atServer: RegistrationState;
+    /** Successor strategy: the client_id of the key-holding successor registration. */
+    successorClientId: string | null;
+    /** A change an operator must make at the server (manual connector) before the phase goes on. */
+    pendingChange: PendingServerChange | null;
+    /** A rollback or failed cutover is still being undone at the server. */
+    revertPending: boolean;
+  };
+  target: { authMethod: string; senderConstraint: string; strategy: string; cutover: string };
+  campaign: { id: string; wave: number } | null;
   owner: string | null;
   tags: string[];
   phase: Phase;
@@ -19,6 +31,7 @@ export interface ClientView {
   gate: string;
   nextCheckAt: string | null;
   cutoverConfirmedAt: string | null;
+  phaseEnteredAt: string;
   attempts: number;
   version: number;
   createdAt: string;
@@ -28,8 +41,9 @@ export interface ClientView {
 /** The columns a view needs: list queries select these and leave ciphertexts in the table. */
 export const CLIENT_VIEW_COLUMNS = `id, authorization_server_id, client_id, auth_method, secret_status,
   registration_client_uri, (registration_access_token_ciphertext IS NOT NULL) AS has_registration_access_token,
-  target_auth_method, target_sender_constraint, target_strategy, owner, tags, phase, state, paused, state_reason,
-  next_check_at, cutover_confirmed_at, attempts, version, created_at, updated_at`;
+  target_auth_method, target_sender_constraint, target_strategy, target_cutover, owner, tags, phase, state, paused,
+  state_reason, next_check_at, cutover_confirmed_at, phase_entered_at, registration_state, successor_client_id,
+  pending_server_change, server_revert_to, campaign_id, campaign_wave, attempts, version, created_at, updated_at`;
 
 export interface ClientViewRow {
   id: string;
@@ -42,6 +56,7 @@ export interface ClientViewRow {
   target_auth_method: string;
   target_sender_constraint: string;
   target_strategy: string;
+  target_cutover: string;
   owner: string | null;
   tags: string[];
   phase: Phase;
@@ -50,6 +65,13 @@ export interface ClientViewRow {
   state_reason: string | null;
   next_check_at: Date | null;
   cutover_confirmed_at: Date | null;
+  phase_entered_at: Date;
+  registration_state: RegistrationState;
+  successor_client_id: string | null;
+  pending_server_change: PendingServerChange | null;
+  server_revert_to: string | null;
+  campaign_id: string | null;
+  campaign_wave: number | null;
   attempts: number;
   version: number;
   created_at: Date;
@@ -63,12 +85,21 @@ export function viewFromRow(r: ClientViewRow): ClientView {
     clientId: r.client_id,
     authMethod: r.auth_method,
     secret: { status: r.secret_status },
-    registration: { clientUri: r.registration_client_uri, hasAccessToken: r.has_registration_access_token },
+    registration: {
+      clientUri: r.registration_client_uri,
+      hasAccessToken: r.has_registration_access_token,
+      atServer: r.registration_state,
+      successorClientId: r.successor_client_id,
+      pendingChange: r.pending_server_change,
+      revertPending: r.server_revert_to !== null,
+    },
     target: {
       authMethod: r.target_auth_method,
       senderConstraint: r.target_sender_constraint,
       strategy: r.target_strategy,
+      cutover: r.target_cutover,
     },
+    campaign: r.campaign_id ? { id: r.campaign_id, wave: r.campaign_wave ?? 0 } : null,
     owner: r.owner,
     tags: r.tags,
     phase: r.phase,
@@ -78,6 +109,7 @@ export function viewFromRow(r: ClientViewRow): ClientView {
     gate: GATE_DESCRIPTIONS[r.phase],
     nextCheckAt: r.next_check_at?.toISOString() ?? null,
     cutoverConfirmedAt: r.cutover_confirmed_at?.toISOString() ?? null,
+    phaseEnteredAt: r.phase_entered_at.toISOString(),
     attempts: r.attempts,
     version: r.version,
     createdAt: r.created_at.toISOString(),
@@ -97,6 +129,7 @@ export function viewFromEntity(c: ClientEntity): ClientView {
     target_auth_method: c.targetAuthMethod,
     target_sender_constraint: c.targetSenderConstraint,
     target_strategy: c.targetStrategy,
+    target_cutover: c.targetCutover,
     owner: c.owner,
     tags: c.tags,
     phase: c.phase,
@@ -105,6 +138,13 @@ export function viewFromEntity(c: ClientEntity): ClientView {
     state_reason: c.stateReason,
     next_check_at: c.nextCheckAt,
     cutover_confirmed_at: c.cutoverConfirmedAt,
+    phase_entered_at: c.phaseEnteredAt,
+    registration_state: c.registrationState,
+    successor_client_id: c.successorClientId,
+    pending_server_change: c.pendingServerChange,
+    server_revert_to: c.serverRevertTo,
+    campaign_id: c.campaignId,
+    campaign_wave: c.campaignWave,
     attempts: c.attempts,
     version: c.version,
     created_at: c.createdAt,
@@ -127,6 +167,9 @@ export function auditSummary(v: ClientView): Record<string, unknown> {
     state: v.state,
     paused: v.paused,
     stateReason: v.stateReason,
+    atServer: v.registration.atServer,
+    successorClientId: v.registration.successorClientId,
+    revertPending: v.registration.revertPending,
     version: v.version,
   };
 }

@@ -1,6 +1,7 @@
 import { sqlInList } from '@keyshift/common';
 import { Phase, PhaseState } from '@keyshift/domain';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { CampaignEntity } from '../campaigns/campaign.entity';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import type { RotationPolicy } from '../keys/rotation-policy';
 
@@ -23,6 +24,38 @@ export enum MigrationStrategy {
   Successor = 'successor',
 }
 
+/** Who switches the workload at cutover: an operator confirms it, or Keyshift switches the method itself. */
+export enum CutoverMode {
+  Confirm = 'confirm',
+  Automatic = 'automatic',
+}
+
+/**
+ * What Keyshift has made true at the authorization server for this client, recorded in the same
+ * transaction as the audit event of the change. Executors compare it with what the phase needs.
+ */
+export interface RegistrationState {
+  /** The method the server holds for the (original) client; absent: the imported one. */
+  authMethod?: string;
+  /** Where the server reads the client's public keys, once registered there. */
+  keys?: { delivery: 'jwks_uri' | 'jwks'; jwksUri?: string; kids: string[] };
+  /** The server requires DPoP-bound tokens of the key-holding client. */
+  dpopBound?: boolean;
+  /** Successor strategy: the original registration was deleted (RFC 7592 DELETE). */
+  originalDeleted?: boolean;
+  /** Successor strategy: the successor registration requires DPoP-bound tokens. */
+  successorDpopBound?: boolean;
+}
+
+/** A change a manual connector handed to an operator, until they confirm it was made. */
+export interface PendingServerChange {
+  description: string;
+  instructions: string[];
+  requestedAt: string;
+  confirmedAt?: string;
+  confirmedBy?: string;
+}
+
 export enum SecretStatus {
   Present = 'present',
   Shredded = 'shredded',
@@ -43,6 +76,10 @@ export enum SecretStatus {
 @Check('CHK_clients_auth_method', `"auth_method" IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt')`)
 @Check('CHK_clients_secret_status', `"secret_status" IN ('present', 'shredded')`)
 @Check('CHK_clients_secret_shredded', `"secret_status" = 'present' OR "secret_ciphertext" IS NULL`)
+@Check('CHK_clients_target_cutover', `"target_cutover" IN ('confirm', 'automatic')`)
+@Check('CHK_clients_server_revert_to', `"server_revert_to" IS NULL OR "server_revert_to" IN (${sqlInList(Phase)})`)
+@Index('IDX_clients_campaign', ['campaignId', 'campaignWave'], { where: `"campaign_id" IS NOT NULL` })
+@Index('IDX_clients_server_revert', ['id'], { where: `"server_revert_to" IS NOT NULL` })
 export class ClientEntity {
   @PrimaryColumn('uuid')
   id!: string;
@@ -90,6 +127,9 @@ export class ClientEntity {
   @Column('text', { name: 'target_strategy' })
   targetStrategy!: MigrationStrategy;
 
+  @Column('text', { name: 'target_cutover', default: CutoverMode.Confirm })
+  targetCutover!: CutoverMode;
+
   @Column('text', { nullable: true })
   owner!: string | null;
 
@@ -133,6 +173,45 @@ export class ClientEntity {
 
   @Column('timestamptz', { name: 'cutover_confirmed_at', nullable: true })
   cutoverConfirmedAt!: Date | null;
+
+  /** When the client entered its current phase (a soak window opens here). */
+  @Column('timestamptz', { name: 'phase_entered_at', default: () => 'now()' })
+  phaseEnteredAt!: Date;
+
+  @Column('jsonb', { name: 'registration_state', default: () => "'{}'" })
+  registrationState!: RegistrationState;
+
+  /** Successor strategy: the new client registered with private_key_jwt (RFC 7591). */
+  @Column('text', { name: 'successor_client_id', nullable: true })
+  successorClientId!: string | null;
+
+  @Column('text', { name: 'successor_registration_client_uri', nullable: true })
+  successorRegistrationClientUri!: string | null;
+
+  @Column('bytea', { name: 'successor_registration_access_token_ciphertext', nullable: true })
+  successorRegistrationAccessTokenCiphertext!: Buffer | null;
+
+  /** A manual server change waiting for an operator's confirmation. */
+  @Column('jsonb', { name: 'pending_server_change', nullable: true })
+  pendingServerChange!: PendingServerChange | null;
+
+  /**
+   * Set with a rollback or a failed cutover: the server must be put back to what this phase needs.
+   * A worker does it after the commit; the sweep re-queues it until done.
+   */
+  @Column('text', { name: 'server_revert_to', nullable: true })
+  serverRevertTo!: Phase | null;
+
+  @Column('uuid', { name: 'campaign_id', nullable: true })
+  campaignId!: string | null;
+
+  @ManyToOne(() => CampaignEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'campaign_id', foreignKeyConstraintName: 'FK_clients_campaign' })
+  campaign?: CampaignEntity;
+
+  /** The campaign wave the client belongs to; 0 is the canary. */
+  @Column('integer', { name: 'campaign_wave', nullable: true })
+  campaignWave!: number | null;
 
   /** Optimistic concurrency: every write is `WHERE version = $seen` and bumps it. */
   @Column('integer')

@@ -8,6 +8,7 @@ import { ClientImportService } from './client-import.service';
 import { ClientTransitions } from './client-transitions.service';
 import { ConfirmCutoverDto, CreateClientDto, ImportQueryDto, ListClientsQueryDto, TransitionDto } from './clients.dto';
 import { ClientsService } from './clients.service';
+import { ServerChangeConfirmations } from './server-change-confirmations';
 
 @ApiTags('clients')
 @ApiBearerAuth()
@@ -17,6 +18,7 @@ export class ClientsController {
     private readonly clients: ClientsService,
     private readonly imports: ClientImportService,
     private readonly transitions: ClientTransitions,
+    private readonly serverChanges: ServerChangeConfirmations,
   ) {}
 
   @Post()
@@ -73,6 +75,17 @@ export class ClientsController {
   @MinRole(Role.Operator)
   resume(@IdParam() id: string, @Body() body: TransitionDto, @CurrentPrincipal() by: Principal) {
     return this.transitions.apply(id, { type: 'resume' }, actorOf(by), body);
+  }
+
+  /**
+   * For servers behind the manual connector: the operator made the change Keyshift asked for (see
+   * registration.pendingChange). The phase's evidence probe still decides.
+   */
+  @Post(':id/server-change/confirm')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  confirmServerChange(@IdParam() id: string, @Body() body: ConfirmCutoverDto, @CurrentPrincipal() by: Principal) {
+    return this.serverChanges.confirm(id, body.note, by);
   }
 
   @Post(':id/cutover/confirm')

@@ -13,10 +13,11 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { ListQueryDto } from '@keyshift/common';
-import { MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
+import { CutoverMode, MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 
@@ -32,6 +33,24 @@ export class TargetDto {
   @ApiProperty({ enum: MigrationStrategy })
   @IsEnum(MigrationStrategy)
   strategy!: MigrationStrategy;
+
+  @ApiPropertyOptional({
+    enum: CutoverMode,
+    default: CutoverMode.Confirm,
+    description:
+      '`confirm`: cutover waits for POST /v1/clients/{id}/cutover/confirm. `automatic`: Keyshift switches the method at the server itself (in_place only: it cannot move a workload to a new client_id).',
+  })
+  @IsOptional()
+  @IsEnum(CutoverMode)
+  @ValidateBy({
+    name: 'automaticNeedsInPlace',
+    validator: {
+      validate: (value, args) =>
+        value !== CutoverMode.Automatic || (args?.object as TargetDto).strategy === MigrationStrategy.InPlace,
+      defaultMessage: () => 'automatic needs strategy in_place (Keyshift cannot move a workload to a new client_id)',
+    },
+  })
+  cutover?: CutoverMode;
 }
 
 export class CreateClientDto {

@@ -7,7 +7,7 @@ import { Phase, PhaseState } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { ClientEntity, SecretStatus } from './client.entity';
+import { ClientEntity, CutoverMode, SecretStatus } from './client.entity';
 import {
   auditSummary,
   CLIENT_VIEW_COLUMNS,
@@ -41,6 +41,7 @@ export function newClientEntity(input: CreateClientDto, cipher: EnvelopeCipher, 
     targetAuthMethod: input.target.authMethod,
     targetSenderConstraint: input.target.senderConstraint,
     targetStrategy: input.target.strategy,
+    targetCutover: input.target.cutover ?? CutoverMode.Confirm,
     owner: input.owner ?? null,
     tags: input.tags ?? [],
     phase: Phase.VendorCheck,
@@ -52,6 +53,15 @@ export function newClientEntity(input: CreateClientDto, cipher: EnvelopeCipher, 
     leaseUntil: null,
     attempts: 0,
     cutoverConfirmedAt: null,
+    phaseEnteredAt: now,
+    registrationState: {},
+    successorClientId: null,
+    successorRegistrationClientUri: null,
+    successorRegistrationAccessTokenCiphertext: null,
+    pendingServerChange: null,
+    serverRevertTo: null,
+    campaignId: null,
+    campaignWave: null,
     jwksId: null,
     rotationPolicy: null,
     version: 1,

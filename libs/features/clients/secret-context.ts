@@ -5,4 +5,5 @@
 export const secretContext = {
   clientSecret: (clientRowId: string) => `client_secret:${clientRowId}`,
   registrationAccessToken: (clientRowId: string) => `registration_access_token:${clientRowId}`,
+  successorRegistrationAccessToken: (clientRowId: string) => `successor_registration_access_token:${clientRowId}`,
 };

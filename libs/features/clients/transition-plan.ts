@@ -1,4 +1,14 @@
-import { ClientSnapshot, decide, Decision, Effect, GatePolicy, PhaseEvent, PhaseState } from '@keyshift/domain';
+import {
+  assertUnreachable,
+  ClientSnapshot,
+  decide,
+  Decision,
+  Effect,
+  GatePolicy,
+  Phase,
+  PhaseEvent,
+  PhaseState,
+} from '@keyshift/domain';
 import { AuditEntry } from '../audit/audit-log.service';
 import { ClientEntity } from './client.entity';
 import { auditSummary, viewFromEntity } from './client-view';
@@ -12,6 +22,8 @@ export const TRANSITION_COLUMNS = [
   'nextCheckAt',
   'attempts',
   'cutoverConfirmedAt',
+  'phaseEnteredAt',
+  'serverRevertTo',
   'leaseId',
   'leaseUntil',
   'version',
@@ -31,7 +43,9 @@ export function snapshotOf(c: ClientEntity): ClientSnapshot {
     state: c.state,
     paused: c.paused,
     senderConstraint: c.targetSenderConstraint,
+    cutover: c.targetCutover,
     cutoverConfirmedAt: c.cutoverConfirmedAt,
+    phaseEnteredAt: c.phaseEnteredAt,
     attempts: c.attempts,
     reason: c.stateReason,
   };
@@ -78,6 +92,8 @@ export function planTransition(
     nextCheckAt: next.nextCheckAt,
     attempts: next.attempts,
     cutoverConfirmedAt: next.cutoverConfirmedAt,
+    phaseEnteredAt: next.phaseEnteredAt,
+    serverRevertTo: revertTarget(decision.effects) ?? client.serverRevertTo,
     leaseId: running ? lease.leaseId : null,
     leaseUntil: running ? lease.leaseUntil : null,
     version: client.version + 1,
@@ -98,4 +114,28 @@ export function planTransition(
       },
     },
   };
+}
+
+/**
+ * The phase whose server-side registration must be restored after this transition: the one rolled
+ * back to, or, after a failed cutover, the registration from before the switch.
+ */
+function revertTarget(effects: Effect[]): Phase | null {
+  let target: Phase | null = null;
+  for (const effect of effects) {
+    switch (effect.type) {
+      case 'revert_at_server':
+        target = effect.to;
+        break;
+      case 'switch_back_to_secret':
+        target = Phase.ParallelAuth;
+        break;
+      case 'run_phase':
+      case 'shred_secret':
+        break;
+      default:
+        assertUnreachable(effect);
+    }
+  }
+  return target;
 }

@@ -4,6 +4,7 @@ import {
   ConnectorClient,
   ConnectorError,
   ConnectorResult,
+  Registered,
   RegistrationChange,
   ServerConnector,
 } from './server-connector';
@@ -20,6 +21,7 @@ export class ManualConnector implements ServerConnector {
     // Unknown server: assume the safe case, one method per client.
     overlappingMethods: false,
     keyDelivery: ['jwks_uri', 'jwks'],
+    // Successor registration needs the new client's credentials in Keyshift: not by hand.
     canRegister: false,
     canDelete: true,
     canRequireDpop: true,
@@ -41,6 +43,13 @@ export class ManualConnector implements ServerConnector {
         'Then confirm through the Keyshift API.',
       ],
     };
+  }
+
+  async registerSuccessor(client: ConnectorClient): Promise<Registered> {
+    throw new ConnectorError(
+      `Keyshift cannot register a successor of ${client.clientId}: the server is managed by hand (use strategy in_place)`,
+      false,
+    );
   }
 
   async remove(client: ConnectorClient): Promise<ConnectorResult> {
@@ -65,6 +74,7 @@ function steps(change: RegistrationChange): string[] {
     );
   }
   if (change.jwks_uri) out.push(`Set its JWKS URL (jwks_uri) to ${change.jwks_uri}`);
+  if (change.jwks_uri === null) out.push('Remove its JWKS URL (jwks_uri).');
   if (change.jwks)
     out.push(
       `Replace its registered public keys with these (kids ${change.jwks.keys.map((k) => k.kid).join(', ')}): ${JSON.stringify(change.jwks)}`,

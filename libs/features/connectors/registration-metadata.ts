@@ -17,6 +17,8 @@ export function updatableMetadata(current: Record<string, unknown>, change: obje
   // A key set moves between the two delivery forms; the server refuses both at once (RFC 7591 §2).
   if ('jwks_uri' in change) delete next.jwks;
   if ('jwks' in change) delete next.jwks_uri;
+  // null in a change means "remove the field": a full replacement simply leaves it out.
+  for (const [field, value] of Object.entries(next)) if (value === null) delete next[field];
   return next;
 }
 

@@ -13,9 +13,25 @@ import {
   ConnectorClient,
   ConnectorError,
   ConnectorResult,
+  RecordWith,
+  Registered,
   RegistrationChange,
   ServerConnector,
 } from './server-connector';
+
+/** Where each of a row's registrations keeps its URI and sealed token. */
+const TOKEN_COLUMNS = {
+  original: {
+    uri: 'registration_client_uri',
+    ciphertext: 'registration_access_token_ciphertext',
+    fingerprint: 'registration_access_token_fingerprint',
+  },
+  successor: {
+    uri: 'successor_registration_client_uri',
+    ciphertext: 'successor_registration_access_token_ciphertext',
+    fingerprint: null,
+  },
+} as const;
 
 interface Exchange {
   status: number;
@@ -54,57 +70,135 @@ export class Rfc7592Connector implements ServerConnector {
     return recordableMetadata(body);
   }
 
-  async update(client: ConnectorClient, change: RegistrationChange): Promise<ConnectorResult> {
+  async update(client: ConnectorClient, change: RegistrationChange, record?: RecordWith): Promise<ConnectorResult> {
     const current = await this.exchange(client, 'RFC 7592 read', 'GET');
     const updated = await this.exchange(client, 'RFC 7592 update', 'PUT', updatableMetadata(current.body, change));
     const metadata = recordableMetadata(updated.body);
-    await this.record(client, 'client.registration_updated', { change: describe(change) }, updated.body);
+    await this.record(client, 'client.registration_updated', { change: describe(change) }, updated.body, record);
     return { kind: 'applied', metadata };
   }
 
-  async remove(client: ConnectorClient): Promise<ConnectorResult> {
+  async remove(client: ConnectorClient, record?: RecordWith): Promise<ConnectorResult> {
     await this.exchange(client, 'RFC 7592 delete', 'DELETE');
+    const columns = TOKEN_COLUMNS[client.registration ?? 'original'];
     await this.dataSource.transaction(async (m) => {
       // The token died with the registration.
       await m.query(
-        `UPDATE clients SET registration_access_token_ciphertext = NULL, registration_access_token_fingerprint = NULL,
+        `UPDATE clients SET ${columns.ciphertext} = NULL${columns.fingerprint ? `, ${columns.fingerprint} = NULL` : ''},
            updated_at = now() WHERE id = $1`,
         [client.clientRowId],
       );
+      await record?.(m);
       await this.audit.append(m, [
         {
           actor: SYSTEM_ACTORS.worker,
           action: 'client.registration_deleted',
           subjectType: 'client',
           subjectId: client.clientRowId,
+          after: { clientId: client.clientId, registration: client.registration ?? 'original' },
         },
       ]);
     });
     return { kind: 'applied', metadata: {} };
   }
 
+  /**
+   * RFC 7591 registration of the successor. The response carries the only copy of its
+   * registration access token, so it is sealed and stored in the transaction that records the
+   * registration. (If the worker dies between the server's answer and that commit, the new
+   * registration is orphaned at the server: RFC 7591 offers no way to find it again.)
+   */
+  async registerSuccessor(
+    client: ConnectorClient,
+    registrationEndpoint: string,
+    metadata: Record<string, unknown>,
+    record?: RecordWith,
+  ): Promise<Registered> {
+    const res = await this.send('RFC 7591 registration', {
+      method: 'POST',
+      url: registrationEndpoint,
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify(metadata),
+    });
+    const body = res.body;
+    const clientId = typeof body.client_id === 'string' ? body.client_id : null;
+    const token = typeof body.registration_access_token === 'string' ? body.registration_access_token : null;
+    const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : null;
+    if (!clientId || !token || !uri) {
+      throw new ConnectorError(
+        'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri',
+        false,
+      );
+    }
+    await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `UPDATE clients SET successor_client_id = $2, successor_registration_client_uri = $3,
+           successor_registration_access_token_ciphertext = $4, updated_at = now() WHERE id = $1`,
+        [
+          client.clientRowId,
+          clientId,
+          uri,
+          this.cipher.encrypt(token, secretContext.successorRegistrationAccessToken(client.clientRowId)),
+        ],
+      );
+      await record?.(m);
+      await this.audit.append(m, [
+        {
+          actor: SYSTEM_ACTORS.worker,
+          action: 'client.successor_registered',
+          subjectType: 'client',
+          subjectId: client.clientRowId,
+          after: {
+            successorClientId: clientId,
+            tokenEndpointAuthMethod: body.token_endpoint_auth_method,
+            jwksUri: body.jwks_uri ?? null,
+          },
+        },
+      ]);
+    });
+    return { clientId, metadata: recordableMetadata(body) };
+  }
+
   /** The audit event of a change, and the rotated token if the server issued one, in one transaction. */
-  private async record(client: ConnectorClient, action: string, after: object, response: Record<string, unknown>) {
+  private async record(
+    client: ConnectorClient,
+    action: string,
+    after: object,
+    response: Record<string, unknown>,
+    record?: RecordWith,
+  ) {
     const rotated = typeof response.registration_access_token === 'string' ? response.registration_access_token : null;
+    const which = client.registration ?? 'original';
+    const columns = TOKEN_COLUMNS[which];
     await this.dataSource.transaction(async (m) => {
       if (rotated) {
+        const context =
+          which === 'original'
+            ? secretContext.registrationAccessToken(client.clientRowId)
+            : secretContext.successorRegistrationAccessToken(client.clientRowId);
         await m.query(
-          `UPDATE clients SET registration_access_token_ciphertext = $2, registration_access_token_fingerprint = $3,
+          `UPDATE clients SET ${columns.ciphertext} = $2${columns.fingerprint ? `, ${columns.fingerprint} = $3` : ''},
              updated_at = now() WHERE id = $1`,
           [
             client.clientRowId,
-            this.cipher.encrypt(rotated, secretContext.registrationAccessToken(client.clientRowId)),
-            this.cipher.fingerprint(rotated),
+            this.cipher.encrypt(rotated, context),
+            ...(columns.fingerprint ? [this.cipher.fingerprint(rotated)] : []),
           ],
         );
       }
+      await record?.(m);
       await this.audit.append(m, [
         {
           actor: SYSTEM_ACTORS.worker,
           action,
           subjectType: 'client',
           subjectId: client.clientRowId,
-          after: { ...after, registrationAccessTokenRotated: rotated !== null },
+          after: {
+            ...after,
+            clientId: client.clientId,
+            registration: which,
+            registrationAccessTokenRotated: rotated !== null,
+          },
         },
       ]);
     });
@@ -116,8 +210,10 @@ export class Rfc7592Connector implements ServerConnector {
     method: 'GET' | 'PUT' | 'DELETE',
     payload?: Record<string, unknown>,
   ): Promise<Exchange> {
+    const which = client.registration ?? 'original';
+    const columns = TOKEN_COLUMNS[which];
     const [row] = (await this.dataSource.query(
-      `SELECT registration_client_uri, registration_access_token_ciphertext IS NOT NULL AS has_token
+      `SELECT ${columns.uri} AS registration_client_uri, ${columns.ciphertext} IS NOT NULL AS has_token
        FROM clients WHERE id = $1`,
       [client.clientRowId],
     )) as { registration_client_uri: string | null; has_token: boolean }[];
@@ -131,34 +227,37 @@ export class Rfc7592Connector implements ServerConnector {
     }
     return this.secrets.use(
       client.clientRowId,
-      'registration_access_token',
+      which === 'original' ? 'registration_access_token' : 'successor_registration_access_token',
       purpose,
       SYSTEM_ACTORS.worker,
-      async (token) => {
-        let res;
-        try {
-          res = await this.http.send({
-            method,
-            url: uri,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: 'application/json',
-              ...(payload ? { 'content-type': 'application/json' } : {}),
-            },
-            body: payload ? JSON.stringify(payload) : undefined,
-          });
-        } catch (error) {
-          if (!(error instanceof OutboundError)) throw error;
-          throw new ConnectorError(
-            `${purpose} failed: ${error.message}`,
-            error.kind === 'timeout' || error.kind === 'network',
-          );
-        }
-        const body = parseJson(res.body);
-        if (res.status >= 200 && res.status < 300) return { status: res.status, body: body ?? {} };
-        throw refusal(purpose, res.status, body);
-      },
+      (token) =>
+        this.send(purpose, {
+          method,
+          url: uri,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
+          body: payload ? JSON.stringify(payload) : undefined,
+        }),
     );
+  }
+
+  private async send(purpose: string, request: Parameters<OutboundHttp['send']>[0]): Promise<Exchange> {
+    let res;
+    try {
+      res = await this.http.send(request);
+    } catch (error) {
+      if (!(error instanceof OutboundError)) throw error;
+      throw new ConnectorError(
+        `${purpose} failed: ${error.message}`,
+        error.kind === 'timeout' || error.kind === 'network',
+      );
+    }
+    const body = parseJson(res.body);
+    if (res.status >= 200 && res.status < 300) return { status: res.status, body: body ?? {} };
+    throw refusal(purpose, res.status, body);
   }
 }
 

@@ -1,3 +1,5 @@
+import { EntityManager } from 'typeorm';
+
 /**
  * How Keyshift changes a client's registration at its authorization server. Each connector says
  * what it can do as capabilities, so phase executors branch on capabilities, never on vendors.
@@ -19,8 +21,9 @@ export interface ConnectorCapabilities {
 /** A change to a client's registration, in RFC 7591 metadata terms. Absent fields stay as they are. */
 export interface RegistrationChange {
   token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-  token_endpoint_auth_signing_alg?: string;
-  jwks_uri?: string;
+  token_endpoint_auth_signing_alg?: string | null;
+  /** null: remove the field (a rollback of a key registration). */
+  jwks_uri?: string | null;
   jwks?: { keys: Record<string, string>[] };
   dpop_bound_access_tokens?: boolean;
 }
@@ -41,16 +44,39 @@ export class ConnectorError extends Error {
   }
 }
 
-/** The client a connector acts on: Keyshift's row id and the server's client_id. */
+/**
+ * The registration a connector acts on: Keyshift's row id, the server's client_id, and which of the
+ * row's registrations it is (the imported one, or the successor Keyshift registered).
+ */
 export interface ConnectorClient {
   clientRowId: string;
   clientId: string;
+  registration?: 'original' | 'successor';
+}
+
+/** Work committed in the same transaction as the audit event of an applied change. */
+export type RecordWith = (manager: EntityManager) => Promise<void>;
+
+/** A new registration (RFC 7591): its client_id and metadata; its access token is already sealed and stored. */
+export interface Registered {
+  clientId: string;
+  metadata: Record<string, unknown>;
 }
 
 export interface ServerConnector {
   readonly capabilities: ConnectorCapabilities;
   /** The registration as the server holds it now (secrets and tokens left out). */
   read(client: ConnectorClient): Promise<Record<string, unknown>>;
-  update(client: ConnectorClient, change: RegistrationChange): Promise<ConnectorResult>;
-  remove(client: ConnectorClient): Promise<ConnectorResult>;
+  update(client: ConnectorClient, change: RegistrationChange, record?: RecordWith): Promise<ConnectorResult>;
+  remove(client: ConnectorClient, record?: RecordWith): Promise<ConnectorResult>;
+  /**
+   * Registers the successor of `client` at `registrationEndpoint` (RFC 7591) and stores its
+   * client_id, registration_client_uri and sealed access token on the client's row.
+   */
+  registerSuccessor(
+    client: ConnectorClient,
+    registrationEndpoint: string,
+    metadata: Record<string, unknown>,
+    record?: RecordWith,
+  ): Promise<Registered>;
 }

@@ -7,7 +7,6 @@ import { generateKeyPair, generateProof } from 'dpop';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import { ClientEntity } from '../clients/client.entity';
 import { ClientSecrets } from '../clients/client-secrets.service';
 import { buildClientAssertion, SigningKey } from './client-assertion';
 import { ClientSigningKeys } from './client-signing-keys';
@@ -62,21 +61,23 @@ export class ProbeRunner {
     bulkInsert(this.dataSource.manager, ProbeEntity, rows),
   );
   /** Client reads from concurrent probes share one query. */
-  private readonly clients = batchedReads<string, Pick<ClientEntity, 'id' | 'clientId' | 'authorizationServerId'>>(
-    async (ids) => {
-      const rows = (await this.dataSource.query(
-        'SELECT id, client_id, authorization_server_id FROM clients WHERE id = ANY($1::uuid[])',
-        [ids],
-      )) as {
-        id: string;
-        client_id: string;
-        authorization_server_id: string;
-      }[];
-      return new Map(
-        rows.map((r) => [r.id, { id: r.id, clientId: r.client_id, authorizationServerId: r.authorization_server_id }]),
-      );
-    },
-  );
+  private readonly clients = batchedReads<string, ProbedClient>(async (ids) => {
+    const rows = (await this.dataSource.query(
+      'SELECT id, client_id, successor_client_id, authorization_server_id FROM clients WHERE id = ANY($1::uuid[])',
+      [ids],
+    )) as { id: string; client_id: string; successor_client_id: string | null; authorization_server_id: string }[];
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          id: r.id,
+          clientId: r.client_id,
+          successorClientId: r.successor_client_id,
+          authorizationServerId: r.authorization_server_id,
+        },
+      ]),
+    );
+  });
   /** Servers change rarely; a probe burst would otherwise read the same row thousands of times. */
   private readonly servers = new Map<string, { row: AuthorizationServerEntity; until: number }>();
 
@@ -102,6 +103,9 @@ export class ProbeRunner {
     const send = (credential: ClientCredential) => this.send(tokenEndpoint, credential, dpopAlg);
     let result: Sent;
     let key: SigningKey | null = null;
+    // The key belongs to the successor registration where there is one; the secret to the original.
+    const asClientId =
+      req.method === ProbeMethod.PrivateKeyJwt ? (client.successorClientId ?? client.clientId) : client.clientId;
     if (req.method === ProbeMethod.PrivateKeyJwt) {
       key = await this.keys.signingKey(client.id, req.keyId);
       if (!key)
@@ -112,13 +116,13 @@ export class ProbeRunner {
         );
       const audience = server.assertionAudience === AssertionAudience.TokenEndpoint ? tokenEndpoint : server.issuer;
       const assertion = await buildClientAssertion({
-        clientId: client.clientId,
+        clientId: asClientId,
         audience,
         key,
         serverMaxSeconds: server.maxAssertionSeconds,
         now: this.clock.now(),
       });
-      result = await send({ method: req.method, clientId: client.clientId, assertion });
+      result = await send({ method: req.method, clientId: asClientId, assertion });
     } else {
       result = await this.secrets.use(
         client.id,
@@ -139,6 +143,8 @@ export class ProbeRunner {
       sweepId: req.sweepId ?? null,
       attempt: req.attempt ?? 1,
       kid: key?.kid ?? null,
+      via: 'token_request',
+      clientId: asClientId,
       outcome: result.outcome,
       errorCode: result.errorCode,
       httpStatus: result.httpStatus,
@@ -203,6 +209,13 @@ export class ProbeRunner {
       return sent;
     }
   }
+}
+
+interface ProbedClient {
+  id: string;
+  clientId: string;
+  successorClientId: string | null;
+  authorizationServerId: string;
 }
 
 type Sent = ClassifiedResponse & { httpStatus: number | null; latencyMs: number | null };

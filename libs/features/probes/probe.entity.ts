@@ -39,6 +39,7 @@ export enum ProbeMethod {
 @Index('IDX_probes_sweep', ['sweepId'], { where: `"sweep_id" IS NOT NULL` })
 @Check('CHK_probes_outcome', `"outcome" IN (${sqlInList(ProbeOutcome)})`)
 @Check('CHK_probes_method', `"method" IN (${sqlInList(ProbeMethod)})`)
+@Check('CHK_probes_via', `"via" IN ('token_request', 'published_jwks')`)
 export class ProbeEntity {
   @PrimaryColumn('uuid')
   id!: string;
@@ -69,6 +70,18 @@ export class ProbeEntity {
 
   @Column('integer')
   attempt!: number;
+
+  /**
+   * `token_request`: a real request to the token endpoint. `published_jwks`: an assertion signed
+   * with the key and verified against the JWKS the server reads, where the server allows no
+   * key-authenticated request yet (in place, atomic); no tokens are involved.
+   */
+  @Column('text', { default: 'token_request' })
+  via!: 'token_request' | 'published_jwks';
+
+  /** The client_id the request was made as (a successor's, for key probes of the successor strategy). */
+  @Column('text', { name: 'client_id', nullable: true })
+  clientId!: string | null;
 
   /** private_key_jwt: the kid of the key the assertion was signed with. */
   @Column('text', { nullable: true })

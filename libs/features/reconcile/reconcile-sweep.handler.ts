@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
-import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { gatePolicyOf, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { bulkUpdate } from '@keyshift/database';
 import { GatePolicy, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
@@ -20,9 +20,10 @@ export interface SweepResult {
 /**
  * The reconcile fan-out. In one transaction: return clients whose worker lease expired to pending
  * (the watchdog), lease due clients with FOR UPDATE SKIP LOCKED (so concurrent sweeps never hand
- * out one client twice), advance clients whose gate is met, and audit each change. After commit,
- * one job per leased client. If enqueueing fails the leases simply expire and the next sweep
- * hands the clients out again.
+ * out one client twice), advance clients whose gate is met (inside a campaign's released wave;
+ * elsewhere an operator advances), and audit each change. After commit, one job per leased
+ * client, and the server reverts still owed. If enqueueing fails the leases simply expire and the
+ * next sweep hands the clients out again.
  */
 @Injectable()
 export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep> {
@@ -37,7 +38,7 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.policy = { soak: config.soak };
+    this.policy = gatePolicyOf(config);
   }
 
   async handle(_data: PayloadOf<JobName.ReconcileSweep>): Promise<void> {
@@ -49,51 +50,100 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
     const now = this.clock.now();
     const { jobs, result } = await this.dataSource.transaction(async (manager) => {
       const expired = await this.lock(manager, 'c.state = :running AND c.lease_until < :now', 'c.lease_until', now);
-      const due = await this.lock(manager, 'c.next_check_at <= :now AND c.paused = false', 'c.next_check_at', now);
+      // Not while a rollback is still being undone at the server, nor in a paused campaign.
+      const due = await this.lock(
+        manager,
+        `c.next_check_at <= :now AND c.paused = false AND c.server_revert_to IS NULL
+         AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.status = 'paused')`,
+        'c.next_check_at',
+        now,
+      );
+      const released = await this.releasedCampaignMembers(manager, due);
 
       const changed: ClientEntity[] = [];
       const events: AuditEntry[] = [];
       const jobs: JobPayload[] = [];
       let advanced = 0;
-      const transition = (client: ClientEntity, event: PhaseEvent): ClientEntity | null => {
-        const planned = planTransition({
-          client,
-          event,
-          now,
-          policy: this.policy,
-          actor: SYSTEM_ACTORS.worker,
-          lease: { leaseId: newId(), leaseUntil: new Date(now.getTime() + this.config.reconcile.leaseSeconds * 1000) },
-        });
-        if (!planned.ok) {
-          // A due client the machine will not move (should not happen): stop re-picking it every tick.
-          this.logger.warn(
-            { clientRowId: client.id, event: event.type, refusal: planned.message },
-            'due client not movable',
-          );
-          changed.push({ ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now });
-          return null;
+      /** Applies events in order to one client; the row is written once, each step audited. */
+      const steps = (client: ClientEntity, ...eventsInOrder: PhaseEvent[]): ClientEntity => {
+        let row = client;
+        for (const event of eventsInOrder) {
+          const planned = planTransition({
+            client: row,
+            event,
+            now,
+            policy: this.policy,
+            actor: SYSTEM_ACTORS.worker,
+            lease: {
+              leaseId: newId(),
+              leaseUntil: new Date(now.getTime() + this.config.reconcile.leaseSeconds * 1000),
+            },
+          });
+          if (!planned.ok) {
+            if (row === client) {
+              // A due client the machine will not move (should not happen): stop re-picking it every tick.
+              this.logger.warn(
+                { clientRowId: client.id, event: event.type, refusal: planned.message },
+                'due client not movable',
+              );
+              row = { ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now };
+            }
+            break;
+          }
+          events.push(planned.plan.audit);
+          row = planned.plan.after;
         }
-        changed.push(planned.plan.after);
-        events.push(planned.plan.audit);
-        return planned.plan.after;
+        changed.push(row);
+        return row;
       };
 
-      for (const client of expired) transition(client, { type: 'lease_expired' });
+      for (const client of expired) steps(client, { type: 'lease_expired' });
       for (const client of due) {
+        let after: ClientEntity;
         if (client.state === PhaseState.Done) {
-          if (transition(client, { type: 'advance', by: 'system' })) advanced++;
-          continue;
+          if (!released.has(client.id)) {
+            // Phases advance on their own only inside a campaign's released wave; otherwise an
+            // operator advances the client (POST /v1/clients/{id}/advance). Parked until then.
+            changed.push({ ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now });
+            continue;
+          }
+          // Advanced and started in the same sweep: a phase costs one sweep, not two.
+          after = steps(client, { type: 'advance', by: 'system' }, { type: 'start' });
+          if (after.phase !== client.phase) advanced++;
+        } else {
+          after = steps(client, { type: 'start' });
         }
-        const after = transition(client, { type: 'start' });
-        if (after?.leaseId)
+        if (after.state === PhaseState.Running && after.leaseId)
           jobs.push({ name: JobName.ReconcileClient, data: { clientRowId: after.id, leaseId: after.leaseId } });
       }
       await bulkUpdate(manager, ClientEntity, changed, [...TRANSITION_COLUMNS]);
       await this.audit.append(manager, events);
-      return { jobs, result: { released: expired.length, leased: jobs.length, advanced } };
+      const reverts = (await manager.query(
+        `SELECT id, version FROM clients WHERE server_revert_to IS NOT NULL ORDER BY id LIMIT $1`,
+        [this.config.reconcile.batchSize],
+      )) as { id: string; version: number }[];
+      for (const r of reverts)
+        jobs.push({ name: JobName.ServerRevert, data: { clientRowId: r.id, version: r.version } });
+      return { jobs, result: { released: expired.length, leased: jobs.length - reverts.length, advanced } };
     });
     await this.queue.enqueueMany(jobs);
     return result;
+  }
+
+  /** Which of these clients are members of a running campaign's released waves. */
+  private async releasedCampaignMembers(manager: EntityManager, clients: ClientEntity[]): Promise<Set<string>> {
+    const campaignIds = [...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : [])))];
+    if (campaignIds.length === 0) return new Set();
+    const campaigns = (await manager.query(
+      `SELECT id, released_wave FROM campaigns WHERE id = ANY($1::uuid[]) AND status = 'running'`,
+      [campaignIds],
+    )) as { id: string; released_wave: number }[];
+    const releasedWave = new Map(campaigns.map((c) => [c.id, c.released_wave]));
+    return new Set(
+      clients
+        .filter((c) => c.campaignId && (c.campaignWave ?? Infinity) <= (releasedWave.get(c.campaignId) ?? -1))
+        .map((c) => c.id),
+    );
   }
 
   private lock(manager: EntityManager, where: string, orderBy: string, now: Date): Promise<ClientEntity[]> {

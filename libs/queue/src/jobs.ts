@@ -25,6 +25,10 @@ export enum JobName {
   KeyRotationTick = 'keys.rotation_tick',
   /** Run one key rotation's current step. */
   KeyRotationStep = 'keys.rotation_step',
+  /** Put a client's registration at its server back to what its phase needs (after a rollback or failed cutover). */
+  ServerRevert = 'client.server_revert',
+  /** Fan-out: judge every running campaign's waves; release, pause or complete. */
+  CampaignTick = 'campaigns.tick',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
@@ -35,6 +39,8 @@ export type JobPayload =
   | { name: JobName.ProbeSweep; data: { tick: number } }
   | { name: JobName.KeyRotationTick; data: { tick: number } }
   | { name: JobName.KeyRotationStep; data: { rotationId: string; version: number } }
+  | { name: JobName.ServerRevert; data: { clientRowId: string; version: number } }
+  | { name: JobName.CampaignTick; data: { tick: number } }
   | {
       name: JobName.Probe;
       data: {
@@ -66,6 +72,8 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.ProbeSweep]: QueueName.Reconcile,
   [JobName.KeyRotationTick]: QueueName.Reconcile,
   [JobName.KeyRotationStep]: QueueName.Reconcile,
+  [JobName.ServerRevert]: QueueName.Reconcile,
+  [JobName.CampaignTick]: QueueName.Reconcile,
 };
 
 /** The queue a job goes to: its fixed queue, or for probes the server's own. */
@@ -92,7 +100,10 @@ export function jobIdOf(job: JobPayload): string {
       return `${job.name}/${job.data.serverId}/${Math.floor(job.data.requestedAt / 10_000)}`;
     case JobName.ProbeSweep:
     case JobName.KeyRotationTick:
+    case JobName.CampaignTick:
       return `${job.name}/${job.data.tick}`;
+    case JobName.ServerRevert:
+      return `${job.name}/${job.data.clientRowId}/${job.data.version}`;
     case JobName.KeyRotationStep:
       // A step writes the row's version forward, so the next step (or a retry) is a new job.
       return `${job.name}/${job.data.rotationId}/${job.data.version}`;
@@ -151,6 +162,21 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: true,
     removeOnFail: true,
+  },
+  [JobName.ServerRevert]: {
+    // The client row keeps `server_revert_to` until the revert is done, and the reconcile sweep
+    // queues it again if the job was lost. A failed job is kept so that re-queueing under the same
+    // id (same client version) does nothing until the client changes.
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 10_000 },
+  },
+  [JobName.CampaignTick]: {
+    attempts: 2,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
   },
   [JobName.DiscoverServer]: {
     // Only transient failures (unreachable, timeout, 429, 5xx) throw and so retry: 2, 4, 8, 16 s.

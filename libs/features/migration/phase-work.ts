@@ -1,0 +1,173 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { Phase, PhaseEvent } from '@keyshift/domain';
+import { DataSource } from 'typeorm';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { ClientEntity } from '../clients/client.entity';
+import { Connectors } from '../connectors/connectors';
+import { ConnectorError } from '../connectors/server-connector';
+import { ProbeEntity, ProbeMethod, ProbeOutcome, TRANSIENT_OUTCOMES } from '../probes/probe.entity';
+import { ProbeNotPossible, ProbeRunner } from '../probes/probe-runner.service';
+import { FirstKey, KeyNotReady } from './first-key';
+import { PublishedKeyCheck } from './published-key-check';
+import { RequestBudget } from './request-budget';
+import { PublishedKeys, ServerRegistrar } from './server-registrar';
+
+/** Ends a phase's work early with the event to report (a wait, a fault, a need for a person). */
+export class PhaseStop extends Error {
+  constructor(readonly event: PhaseEvent) {
+    super(event.type);
+  }
+}
+
+/**
+ * What the phase executors share: the server and its connector, the client's published keys,
+ * moving the registration, probing, and the request budget every call to the server spends.
+ * Faults come back as PhaseStop carrying the phase-machine event that describes them.
+ */
+@Injectable()
+export class PhaseWork {
+  private readonly budgets = new Map<string, { perSecond: number; until: number }>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registrar: ServerRegistrar,
+    private readonly connectors: Connectors,
+    private readonly firstKey: FirstKey,
+    private readonly probes: ProbeRunner,
+    private readonly publishedCheck: PublishedKeyCheck,
+    private readonly budget: RequestBudget,
+    private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+  ) {}
+
+  server(client: ClientEntity): Promise<AuthorizationServerEntity> {
+    return this.dataSource
+      .getRepository(AuthorizationServerEntity)
+      .findOneByOrFail({ id: client.authorizationServerId });
+  }
+
+  /**
+   * Whether the key can be proven by a real token request before cutover: a successor
+   * registration, or a server that holds a secret and a key side by side.
+   */
+  realOverlap(client: ClientEntity, server: AuthorizationServerEntity): boolean {
+    return (
+      client.targetStrategy === 'successor' || this.connectors.for(server.connectorType).capabilities.overlappingMethods
+    );
+  }
+
+  /** The client's active key (made the first time) and where Keyshift publishes it. */
+  async publishedKeys(client: ClientEntity, server: AuthorizationServerEntity): Promise<PublishedKeys> {
+    try {
+      const key = await this.firstKey.ensure(client.id, server);
+      return { jwksUri: this.registrar.jwksUri(key.jwksId), alg: key.alg, kids: [key.kid] };
+    } catch (error) {
+      if (error instanceof KeyNotReady) throw new PhaseStop(this.awaiting(error.message));
+      throw error;
+    }
+  }
+
+  /** Moves the server to what `phase` needs; stops the phase while an operator has to act. */
+  async converge(
+    client: ClientEntity,
+    server: AuthorizationServerEntity,
+    phase: Phase,
+    keys: PublishedKeys | null,
+  ): Promise<void> {
+    try {
+      const outcome = await this.registrar.converge(client, server, phase, keys, (n) => this.spend(client, server, n));
+      if (outcome.kind === 'awaiting_operator') {
+        throw new PhaseStop({ type: 'awaiting', reason: outcome.reason, recheckAt: null });
+      }
+      client.registrationState = outcome.state;
+    } catch (error) {
+      if (error instanceof ConnectorError) throw new PhaseStop(this.connectorFault(error));
+      throw error;
+    }
+  }
+
+  /** One token request as the client; transient outcomes stop the phase for a retry. */
+  async probe(
+    client: ClientEntity,
+    server: AuthorizationServerEntity,
+    method: ProbeMethod,
+    dpop: boolean,
+    purpose: string,
+  ): Promise<ProbeEntity> {
+    await this.spend(client, server, 1);
+    let probe: ProbeEntity;
+    try {
+      probe = await this.probes.run({ clientRowId: client.id, method, dpop, purpose });
+    } catch (error) {
+      if (!(error instanceof ProbeNotPossible)) throw error;
+      throw new PhaseStop(
+        error.needsDiscovery ? this.transient(error.message) : { type: 'needs_person', reason: error.message },
+      );
+    }
+    if (TRANSIENT_OUTCOMES.has(probe.outcome)) {
+      throw new PhaseStop(this.transient(`${purpose} probe: ${describeProbe(probe)}`, probe.retryAfterSeconds));
+    }
+    if (probe.outcome === ProbeOutcome.InvalidResponse || probe.outcome === ProbeOutcome.Forbidden) {
+      throw new PhaseStop({ type: 'needs_person', reason: `${purpose} probe: ${describeProbe(probe)}` });
+    }
+    return probe;
+  }
+
+  /** Verifies the key against the registered jwks_uri (in place, atomic); transient faults stop the phase. */
+  async verifyPublished(
+    client: ClientEntity,
+    server: AuthorizationServerEntity,
+    keys: PublishedKeys,
+    purpose: string,
+  ): Promise<ProbeEntity> {
+    const probe = await this.publishedCheck.verify(client, server, keys.jwksUri, purpose);
+    if (TRANSIENT_OUTCOMES.has(probe.outcome))
+      throw new PhaseStop(this.transient(`${purpose}: ${describeProbe(probe)}`));
+    return probe;
+  }
+
+  transient(reason: string, retryAfterSeconds?: number | null): PhaseEvent {
+    const seconds = retryAfterSeconds ?? this.config.evidenceRecheckSeconds;
+    return { type: 'transient_failure', reason, retryAt: new Date(this.clock.now().getTime() + seconds * 1000) };
+  }
+
+  awaiting(reason: string): PhaseEvent {
+    return {
+      type: 'awaiting',
+      reason,
+      recheckAt: new Date(this.clock.now().getTime() + this.config.evidenceRecheckSeconds * 1000),
+    };
+  }
+
+  private connectorFault(error: ConnectorError): PhaseEvent {
+    return error.transient ? this.transient(error.message) : { type: 'needs_person', reason: error.message };
+  }
+
+  /** Spends from the client's campaign budget for the server, else from the server's own probe rate. */
+  private async spend(client: ClientEntity, server: AuthorizationServerEntity, requests: number): Promise<void> {
+    if (!client.campaignId) {
+      return this.budget.spend(`server:${server.id}`, server.probeRatePerSecond, requests);
+    }
+    const perSecond = await this.campaignBudget(client.campaignId, server);
+    await this.budget.spend(`campaign:${client.campaignId}:${server.id}`, perSecond, requests);
+  }
+
+  private async campaignBudget(campaignId: string, server: AuthorizationServerEntity): Promise<number> {
+    const cached = this.budgets.get(campaignId);
+    if (cached && cached.until > Date.now()) return cached.perSecond;
+    const [row] = (await this.dataSource.query('SELECT server_budget_per_second FROM campaigns WHERE id = $1', [
+      campaignId,
+    ])) as { server_budget_per_second: number }[];
+    const perSecond = row?.server_budget_per_second ?? server.probeRatePerSecond;
+    this.budgets.set(campaignId, { perSecond, until: Date.now() + 5_000 });
+    return perSecond;
+  }
+}
+
+export function describeProbe(probe: ProbeEntity): string {
+  const code = probe.errorCode ? ` (${probe.errorCode}${probe.detail ? `: ${probe.detail}` : ''})` : '';
+  return `${probe.outcome}${code || (probe.detail ? ` (${probe.detail})` : '')}`;
+}

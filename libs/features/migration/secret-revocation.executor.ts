@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Phase, PhaseEvent } from '@keyshift/domain';
+import { DataSource } from 'typeorm';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { ClientEntity } from '../clients/client.entity';
+import { ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
+import { MigrationExecutor } from './migration-executor';
+import { describeProbe, PhaseWork } from './phase-work';
+
+/**
+ * Phase 5, the point of no return. Refuses to act unless the client's last cutover probe was a
+ * successful key token request. Revokes at the server (in place: the switch already did;
+ * successor: RFC 7592 DELETE of the original), then probes with the old secret: only a refusal
+ * (invalid_client) is evidence. The transition that records it also shreds Keyshift's copy.
+ */
+@Injectable()
+export class SecretRevocationExecutor extends MigrationExecutor {
+  readonly phase = Phase.SecretRevocation;
+
+  constructor(
+    work: PhaseWork,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {
+    super(work);
+  }
+
+  protected async carryOut(client: ClientEntity, server: AuthorizationServerEntity): Promise<PhaseEvent> {
+    const [cutover] = (await this.dataSource.query(
+      `SELECT outcome, via FROM probes WHERE client_row_id = $1 AND purpose = 'cutover'
+       ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [client.id],
+    )) as { outcome: string; via: string }[];
+    if (cutover?.outcome !== ProbeOutcome.Ok || cutover.via !== 'token_request') {
+      return {
+        type: 'needs_person',
+        reason: 'refusing to revoke: no successful private_key_jwt token request is recorded since cutover',
+      };
+    }
+    const keys = await this.work.publishedKeys(client, server);
+    await this.work.converge(client, server, this.phase, keys);
+    const probe = await this.work.probe(client, server, client.authMethod as ProbeMethod, false, this.phase);
+    return {
+      type: 'evidence',
+      evidence: {
+        kind: 'secret_probe_after_revocation',
+        rejected: probe.outcome === ProbeOutcome.Rejected && probe.errorCode === 'invalid_client',
+        probeId: probe.id,
+        detail: describeProbe(probe),
+      },
+    };
+  }
+}
