@@ -101,6 +101,8 @@ describe('connectors', () => {
         token_endpoint_auth_signing_alg: 'ES256',
         jwks: { kids: [key.kid] },
       },
+      clientId: reg.client_id,
+      registration: 'original',
       registrationAccessTokenRotated: true,
     });
     expect(JSON.stringify(events)).not.toContain(reg.registration_access_token);

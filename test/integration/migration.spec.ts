@@ -68,9 +68,9 @@ describe('migration end to end against the real oidc-provider', () => {
     const basic = await basicTokenRequest(rig, reg.client_id, reg.client_secret);
     expect(basic).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     const runner = rig.worker.get(ProbeRunner);
-    expect(await runner.run({ clientRowId: id, method: ProbeMethod.PrivateKeyJwt, dpop: true, purpose: 'test' })).toMatchObject(
-      { outcome: ProbeOutcome.Ok, tokenBound: true },
-    );
+    expect(
+      await runner.run({ clientRowId: id, method: ProbeMethod.PrivateKeyJwt, dpop: true, purpose: 'test' }),
+    ).toMatchObject({ outcome: ProbeOutcome.Ok, tokenBound: true });
     expect(
       await runner.run({ clientRowId: id, method: ProbeMethod.PrivateKeyJwt, dpop: false, purpose: 'test' }),
     ).toMatchObject({ outcome: ProbeOutcome.Rejected });
@@ -79,7 +79,9 @@ describe('migration end to end against the real oidc-provider', () => {
     // atomic server), a key token request at cutover before revocation, the shredding audited.
     const trail = await actions(rig, id);
     const names = trail.map((e) => e.action);
-    expect(names).toEqual(expect.arrayContaining(['client_key.created', 'client.registration_updated', 'client.secret_shredded']));
+    expect(names).toEqual(
+      expect.arrayContaining(['client_key.created', 'client.registration_updated', 'client.secret_shredded']),
+    );
     const probes = (await rig.ds.query(
       `SELECT purpose, method, via, outcome, error_code, dpop, token_bound FROM probes WHERE client_row_id = $1 AND purpose <> 'test' ORDER BY created_at`,
       [id],
@@ -129,7 +131,9 @@ describe('migration end to end against the real oidc-provider', () => {
     const done = await clientReaches(rig, id, Phase.Completed, PhaseState.Done);
     expect(done.registrationState).toMatchObject({ originalDeleted: true });
     expect(done.secretStatus).toBe('shredded');
-    expect((await basicTokenRequest(rig, reg.client_id, reg.client_secret)).body).toMatchObject({ error: 'invalid_client' });
+    expect((await basicTokenRequest(rig, reg.client_id, reg.client_secret)).body).toMatchObject({
+      error: 'invalid_client',
+    });
     expect(await phasesEntered(rig, id)).toEqual(PHASE_ORDER);
   });
 

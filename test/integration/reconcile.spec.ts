@@ -5,6 +5,7 @@ import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
+import { ClientTransitions } from '@keyshift/features/clients/client-transitions.service';
 import { PHASE_EXECUTORS, PhaseExecutor } from '@keyshift/features/reconcile/phase-executor';
 import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
@@ -94,10 +95,17 @@ describe('reconcile worker (PostgreSQL + Redis/BullMQ)', () => {
     expect(await clientRow(id)).toMatchObject({ state: PhaseState.Running, version: before.version });
   });
 
-  it('carries a client through BullMQ: tick, sweep, executor evidence, advance, then blocks where no executor exists yet', async () => {
+  it('carries a client through BullMQ: tick, sweep, executor evidence, parks at the gate, advance, then blocks where no executor exists', async () => {
     await dataSource.query(`UPDATE clients SET next_check_at = NULL`); // only the new client is due
     const { id } = await clients.create(aClient(serverId) as never, operator);
     await worker.init(); // starts the BullMQ workers and the 1 s tick
+    // Outside a campaign, a met gate parks the client until an operator advances it.
+    const parked = await waitFor(
+      () => clientRow(id),
+      (c) => c.state === PhaseState.Done && c.nextCheckAt === null,
+    );
+    expect(parked.phase).toBe(Phase.VendorCheck);
+    await worker.get(ClientTransitions).apply(id, { type: 'advance', by: 'operator' }, 'test-operator');
     const final = await waitFor(
       () => clientRow(id),
       (c) => c.state === PhaseState.Blocked,

@@ -120,11 +120,12 @@ describe('vendor check against a real authorization server (oidc-provider) and a
         aClient(created.id, { clientId: registered.client_id, clientSecret: registered.client_secret }) as never,
         operator,
       );
+    // Outside a campaign the client stops at the gate until an operator advances it.
     const moved = await waitFor(
       () => client(c.id),
-      (x) => x.phase === Phase.KeyRegistration,
+      (x) => x.state === PhaseState.Done && x.nextCheckAt === null,
     );
-    expect(moved.phase).toBe(Phase.KeyRegistration);
+    expect(moved).toMatchObject({ phase: Phase.VendorCheck, state: PhaseState.Done, nextCheckAt: null });
     const evidence = (await worker.get(AuditLog).list({ subjectId: c.id, action: 'client.evidence', limit: 5 }))
       .items[0];
     expect(evidence.after).toMatchObject({
@@ -184,10 +185,10 @@ describe('vendor check against a real authorization server (oidc-provider) and a
       bad.mode = 'ok';
       const recovered = await waitFor(
         () => client(c.id),
-        (x) => x.phase !== Phase.VendorCheck,
+        (x) => x.state === PhaseState.Done,
         25_000,
       );
-      expect(recovered.phase).toBe(Phase.KeyRegistration);
+      expect(recovered).toMatchObject({ phase: Phase.VendorCheck, state: PhaseState.Done });
     },
   );
 });

@@ -26,22 +26,26 @@ export function redisPrefix(): string {
   return `${process.env.KEYSHIFT_TEST_RUN_ID}-${randomBytes(5).toString('hex')}`;
 }
 
-/** Config for tests: private database and Redis prefix, random secrets, 127.0.0.1 allowlisted, quiet logs. */
-export function testConfig(
-  db: TestDatabase,
-  env: Record<string, string> = {},
-): KeyshiftConfig & { adminToken: string } {
-  const adminToken = randomBytes(32).toString('base64url');
-  const config = loadConfig({
+/** The environment of a test Keyshift: private database and Redis prefix, random secrets, 127.0.0.1 allowlisted, quiet logs. */
+export function testEnv(db: TestDatabase, env: Record<string, string> = {}): Record<string, string> {
+  return {
     DATABASE_URL: db.url,
     REDIS_URL,
     KEYSHIFT_REDIS_PREFIX: redisPrefix(),
     KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
-    KEYSHIFT_ADMIN_TOKEN: adminToken,
+    KEYSHIFT_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
     KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1,localhost',
     KEYSHIFT_LOG_LEVEL: process.env.KEYSHIFT_TEST_LOG_LEVEL ?? 'silent',
     KEYSHIFT_RUN_MIGRATIONS: 'false',
     ...env,
-  });
-  return { ...config, adminToken };
+  };
+}
+
+/** Config for tests (see testEnv). */
+export function testConfig(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+): KeyshiftConfig & { adminToken: string } {
+  const raw = testEnv(db, env);
+  return { ...loadConfig(raw), adminToken: raw.KEYSHIFT_ADMIN_TOKEN };
 }

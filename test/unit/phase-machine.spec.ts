@@ -15,7 +15,11 @@ import {
 } from '@keyshift/domain';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
-const POLICY: GatePolicy = { soak: { minSuccesses: 3, minSeconds: 600, intervalSeconds: 60 }, recheckSeconds: 30, maxAttempts: 5 };
+const POLICY: GatePolicy = {
+  soak: { minSuccesses: 3, minSeconds: 600, intervalSeconds: 60 },
+  recheckSeconds: 30,
+  maxAttempts: 5,
+};
 
 function aSnapshot(overrides: Partial<ClientSnapshot> = {}): ClientSnapshot {
   return {
@@ -60,6 +64,8 @@ const ALL_EVENTS: PhaseEvent[] = [
   { type: 'rollback' },
   { type: 'pause' },
   { type: 'resume' },
+  { type: 'awaiting', reason: 'operator to set jwks_uri', recheckAt: null },
+  { type: 'change_confirmed' },
 ];
 
 const indexOf = (p: Phase) => PHASE_ORDER.indexOf(p);
@@ -122,7 +128,12 @@ describe('phase machine: gates', () => {
   });
 
   it('refuses evidence meant for another phase', () => {
-    const d = decide(running(Phase.SecretRevocation), evidence({ kind: 'key_probe', ok: true, via: 'token_request' }), NOW, POLICY);
+    const d = decide(
+      running(Phase.SecretRevocation),
+      evidence({ kind: 'key_probe', ok: true, via: 'token_request' }),
+      NOW,
+      POLICY,
+    );
     expect(d).toMatchObject({ ok: false, refusal: 'transition_not_allowed' });
   });
 
@@ -139,18 +150,31 @@ describe('phase machine: gates', () => {
     });
   });
 
-  it('keeps soaking until both counts and the window are reached, then rechecks when the window ends', () => {
+  it('keeps soaking, one round per interval, until both counts and the window are reached', () => {
     const openedAt = new Date(NOW.getTime() - 60_000);
     const short = decide(
-      running(Phase.ParallelAuth),
+      running(Phase.ParallelAuth, { attempts: 4 }),
       evidence({ kind: 'parallel_soak', secretSuccesses: 5, keySuccesses: 5, windowOpenedAt: openedAt }),
       NOW,
       POLICY,
     );
+    // A soak round is progress: the attempt count starts again.
     expect(short).toMatchObject({
       ok: true,
-      next: { state: PhaseState.Waiting, nextCheckAt: new Date(openedAt.getTime() + 600_000) },
+      next: { state: PhaseState.Waiting, nextCheckAt: new Date(NOW.getTime() + 60_000), attempts: 0 },
     });
+    const nearlyOver = decide(
+      running(Phase.ParallelAuth),
+      evidence({
+        kind: 'parallel_soak',
+        secretSuccesses: 5,
+        keySuccesses: 5,
+        windowOpenedAt: new Date(NOW.getTime() - 590_000),
+      }),
+      NOW,
+      POLICY,
+    );
+    expect(nearlyOver).toMatchObject({ next: { nextCheckAt: new Date(NOW.getTime() + 10_000) } });
     const few = decide(
       running(Phase.ParallelAuth),
       evidence({ kind: 'parallel_soak', secretSuccesses: 5, keySuccesses: 2, windowOpenedAt: new Date(0) }),
@@ -177,7 +201,12 @@ describe('phase machine: gates', () => {
   });
 
   it('waits for an operator before judging a cutover, and fails with a switch-back when the key probe fails after it', () => {
-    const unconfirmed = decide(running(Phase.Cutover), evidence({ kind: 'key_probe', ok: true, via: 'token_request' }), NOW, POLICY);
+    const unconfirmed = decide(
+      running(Phase.Cutover),
+      evidence({ kind: 'key_probe', ok: true, via: 'token_request' }),
+      NOW,
+      POLICY,
+    );
     expect(unconfirmed).toMatchObject({
       ok: true,
       next: { state: PhaseState.Waiting, reason: expect.stringContaining('confirmation') },
@@ -192,6 +221,43 @@ describe('phase machine: gates', () => {
       ok: true,
       next: { state: PhaseState.Failed },
       effects: [{ type: 'switch_back_to_secret' }],
+    });
+  });
+
+  it('lets a client with automatic cutover be judged without a confirmation, but only on a token request', () => {
+    const auto = running(Phase.Cutover, { cutover: 'automatic' });
+    expect(decide(auto, evidence({ kind: 'key_probe', ok: true, via: 'token_request' }), NOW, POLICY)).toMatchObject({
+      next: { state: PhaseState.Done },
+    });
+    expect(decide(auto, evidence({ kind: 'key_probe', ok: true, via: 'published_jwks' }), NOW, POLICY)).toMatchObject({
+      next: { state: PhaseState.Failed, reason: expect.stringContaining('token request') },
+    });
+  });
+
+  it('rechecks negative evidence after the recheck interval, and fails it after the maximum attempts', () => {
+    const notYet = evidence({ kind: 'key_probe', ok: false, via: 'published_jwks', detail: 'kid not in JWKS' });
+    expect(decide(running(Phase.KeyRegistration, { attempts: 2 }), notYet, NOW, POLICY)).toMatchObject({
+      next: { state: PhaseState.Waiting, nextCheckAt: new Date(NOW.getTime() + 30_000), attempts: 2 },
+    });
+    expect(decide(running(Phase.KeyRegistration, { attempts: 5 }), notYet, NOW, POLICY)).toMatchObject({
+      next: { state: PhaseState.Failed, reason: expect.stringContaining('gave up after 5 attempts') },
+    });
+  });
+
+  it('waits on a person without counting it as an attempt, and looks again once they confirm the change', () => {
+    const waiting = decide(
+      running(Phase.KeyRegistration, { attempts: 3 }),
+      { type: 'awaiting', reason: 'set the jwks_uri by hand', recheckAt: null },
+      NOW,
+      POLICY,
+    );
+    expect(waiting).toMatchObject({ next: { state: PhaseState.Waiting, nextCheckAt: null, attempts: 0 } });
+    const snapshot = aSnapshot({ phase: Phase.KeyRegistration, state: PhaseState.Waiting });
+    expect(decide(snapshot, { type: 'change_confirmed' }, NOW, POLICY)).toMatchObject({
+      next: { state: PhaseState.Pending, nextCheckAt: NOW },
+    });
+    expect(decide(aSnapshot({ state: PhaseState.Done }), { type: 'change_confirmed' }, NOW, POLICY)).toMatchObject({
+      ok: false,
     });
   });
 
@@ -283,5 +349,75 @@ describe('phase machine: random event sequences (fast-check)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('phase machine: random fault sequences (fast-check)', () => {
+  /** The event that moves a client on from where it stands. */
+  const progress = (c: ClientSnapshot): PhaseEvent => {
+    if (c.paused || c.state === PhaseState.Blocked || c.state === PhaseState.Failed) return { type: 'resume' };
+    if (c.state === PhaseState.Done) return { type: 'advance', by: 'system' };
+    if (c.state === PhaseState.Running)
+      return { type: 'evidence', evidence: PASSING[c.phase as Exclude<Phase, Phase.Completed>] };
+    if (c.phase === Phase.Cutover && c.cutover === 'confirm' && !c.cutoverConfirmedAt)
+      return { type: 'cutover_confirmed' };
+    return { type: 'start' };
+  };
+
+  /** Every event a worker, a fault or an operator can produce, with evidence good and bad. */
+  const EVENTS: PhaseEvent[] = [
+    ...ALL_EVENTS,
+    { type: 'evidence', evidence: { kind: 'key_probe', ok: false, via: 'token_request', detail: 'invalid_client' } },
+    { type: 'evidence', evidence: { kind: 'key_probe', ok: true, via: 'published_jwks' } },
+    { type: 'evidence', evidence: { kind: 'secret_probe_after_revocation', rejected: false } },
+    { type: 'evidence', evidence: { kind: 'dpop_probe', boundTokenIssued: false, unboundRefused: true } },
+  ];
+
+  it('never shreds a secret unless a key token request succeeded at cutover since the client last left it', () => {
+    let shredded = 0;
+
+    fc.assert(
+      fc.property(
+        // 'progress' is whatever moves the client on; the rest are faults and operator moves at random.
+        fc.array(
+          fc.oneof(
+            { arbitrary: fc.constant<'progress'>('progress'), weight: 3 },
+            { arbitrary: fc.constantFrom(...EVENTS), weight: 2 },
+          ),
+          { minLength: 60, maxLength: 200 },
+        ),
+        fc.constantFrom<'confirm' | 'automatic'>('confirm', 'automatic'),
+        (events, cutover) => {
+          let client = aSnapshot({ cutover });
+          let keyProvenAtCutover = false;
+          for (const drawn of events) {
+            const event = drawn === 'progress' ? progress(client) : drawn;
+            const d = decide(client, event, NOW, POLICY);
+            if (!d.ok) continue;
+            if (
+              client.phase === Phase.Cutover &&
+              event.type === 'evidence' &&
+              event.evidence.kind === 'key_probe' &&
+              d.next.state === PhaseState.Done
+            ) {
+              expect(event.evidence).toMatchObject({ ok: true, via: 'token_request' });
+              keyProvenAtCutover = true;
+            }
+            if (indexOf(d.next.phase) < indexOf(Phase.Cutover)) keyProvenAtCutover = false;
+            if (d.next.phase === Phase.Cutover && d.next.state !== PhaseState.Done) keyProvenAtCutover = false;
+            if (d.effects.some((e) => e.type === 'shred_secret')) {
+              shredded++;
+              expect(client.phase).toBe(Phase.SecretRevocation);
+              expect(keyProvenAtCutover).toBe(true);
+            }
+            expect(Math.abs(indexOf(d.next.phase) - indexOf(client.phase))).toBeLessThanOrEqual(1);
+            client = { ...client, ...d.next, reason: d.next.reason };
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+    // The walks do reach revocation, so the property is exercised, not vacuous.
+    expect(shredded).toBeGreaterThan(0);
   });
 });

@@ -50,7 +50,11 @@ export function gatePolicyOf(config: KeyshiftConfig): {
   recheckSeconds: number;
   maxAttempts: number;
 } {
-  return { soak: config.soak, recheckSeconds: config.evidenceRecheckSeconds, maxAttempts: config.reconcile.maxAttempts };
+  return {
+    soak: config.soak,
+    recheckSeconds: config.evidenceRecheckSeconds,
+    maxAttempts: config.reconcile.maxAttempts,
+  };
 }
 
 /** Validates the environment into a KeyshiftConfig, or throws a ConfigError naming each bad variable. */

@@ -16,6 +16,13 @@ import { ServerChangeConfirmations } from './server-change-confirmations';
     ServerReverts,
     ServerChangeConfirmations,
   ],
-  exports: [ClientsService, ClientImportService, ClientTransitions, ClientSecrets, ServerReverts, ServerChangeConfirmations],
+  exports: [
+    ClientsService,
+    ClientImportService,
+    ClientTransitions,
+    ClientSecrets,
+    ServerReverts,
+    ServerChangeConfirmations,
+  ],
 })
 export class ClientsModule {}

@@ -14,6 +14,9 @@ export class JobQueue implements OnApplicationShutdown {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.redis.client, prefix: this.redis.prefix });
+      // Connection errors while Redis is away surface on the enqueue that meets them, and /health
+      // reports Redis down; without a listener BullMQ would print each reconnect attempt.
+      queue.on('error', () => undefined);
       this.queues.set(name, queue);
     }
     return queue;
