@@ -160,11 +160,15 @@ async function confirmSuccessorCutovers(api: KeyshiftApi, print: (line: string) 
   const page = await api.call<{
     items: { id: string; clientId: string; target: { strategy: string }; cutoverConfirmedAt: string | null }[];
   }>('GET', '/v1/clients?phase=cutover&state=waiting&limit=200');
+  let confirmed = 0;
   for (const c of page.items) {
     if (c.target.strategy !== 'successor' || c.cutoverConfirmedAt) continue;
     await api.call('POST', `/v1/clients/${c.id}/cutover/confirm`, {
       note: 'demo operator: workload now uses the successor client',
     });
-    print(`  operator confirms cutover of ${c.clientId} (successor strategy: the workload moved to the new client_id)`);
+    confirmed++;
+  }
+  if (confirmed) {
+    print(`  the operator confirms ${confirmed} successor cutover(s): those workloads now use their new client_id`);
   }
 }

@@ -103,6 +103,7 @@ describe('connectors', () => {
       },
       clientId: reg.client_id,
       registration: 'original',
+      serverMs: expect.any(Number),
       registrationAccessTokenRotated: true,
     });
     expect(JSON.stringify(events)).not.toContain(reg.registration_access_token);

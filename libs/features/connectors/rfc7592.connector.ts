@@ -36,6 +36,8 @@ const TOKEN_COLUMNS = {
 interface Exchange {
   status: number;
   body: Record<string, unknown>;
+  /** Time spent waiting on the server (recorded with the change: it is what a migration costs the server). */
+  latencyMs: number;
 }
 
 /**
@@ -74,12 +76,19 @@ export class Rfc7592Connector implements ServerConnector {
     const current = await this.exchange(client, 'RFC 7592 read', 'GET');
     const updated = await this.exchange(client, 'RFC 7592 update', 'PUT', updatableMetadata(current.body, change));
     const metadata = recordableMetadata(updated.body);
-    await this.record(client, 'client.registration_updated', { change: describe(change) }, updated.body, record);
+    const serverMs = Math.round(current.latencyMs + updated.latencyMs);
+    await this.record(
+      client,
+      'client.registration_updated',
+      { change: describe(change), serverMs },
+      updated.body,
+      record,
+    );
     return { kind: 'applied', metadata };
   }
 
   async remove(client: ConnectorClient, record?: RecordWith): Promise<ConnectorResult> {
-    await this.exchange(client, 'RFC 7592 delete', 'DELETE');
+    const deleted = await this.exchange(client, 'RFC 7592 delete', 'DELETE');
     const columns = TOKEN_COLUMNS[client.registration ?? 'original'];
     await this.dataSource.transaction(async (m) => {
       // The token died with the registration.
@@ -95,7 +104,11 @@ export class Rfc7592Connector implements ServerConnector {
           action: 'client.registration_deleted',
           subjectType: 'client',
           subjectId: client.clientRowId,
-          after: { clientId: client.clientId, registration: client.registration ?? 'original' },
+          after: {
+            clientId: client.clientId,
+            registration: client.registration ?? 'original',
+            serverMs: Math.round(deleted.latencyMs),
+          },
         },
       ]);
     });
@@ -152,6 +165,7 @@ export class Rfc7592Connector implements ServerConnector {
             successorClientId: clientId,
             tokenEndpointAuthMethod: body.token_endpoint_auth_method,
             jwksUri: body.jwks_uri ?? null,
+            serverMs: Math.round(res.latencyMs),
           },
         },
       ]);
@@ -256,7 +270,8 @@ export class Rfc7592Connector implements ServerConnector {
       );
     }
     const body = parseJson(res.body);
-    if (res.status >= 200 && res.status < 300) return { status: res.status, body: body ?? {} };
+    if (res.status >= 200 && res.status < 300)
+      return { status: res.status, body: body ?? {}, latencyMs: res.latencyMs };
     throw refusal(purpose, res.status, body);
   }
 }
