@@ -42,6 +42,8 @@ export class CampaignTickHandler implements JobHandler<JobName.CampaignTick> {
         .setOnLocked('skip_locked')
         .getOne();
       if (!campaign) return;
+      // Members that finished a phase while their wave was not yet released are parked; wake them.
+      if (campaign.releasedWave >= 0) await wakeMembers(m, campaign.id, campaign.releasedWave);
       const move = nextCampaignMove({ ...campaign, waves: await waveTallies(m, campaign.id) });
       if (move.move === 'none') return;
       const now = this.clock.now();

@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
+import { Clock, Logger, LOGGER } from '@keyshift/common';
 import { gatePolicyOf, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { bulkUpdate } from '@keyshift/database';
 import { GatePolicy, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
 import { DataSource, EntityManager } from 'typeorm';
-import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
-import { planTransition, TRANSITION_COLUMNS } from '../clients/transition-plan';
+import { TRANSITION_COLUMNS } from '../clients/transition-plan';
+import { isReleased, planSteps, releasedWaves } from './campaign-advance';
 
 export interface SweepResult {
   released: number;
@@ -64,37 +64,19 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
       const events: AuditEntry[] = [];
       const jobs: JobPayload[] = [];
       let advanced = 0;
+      const context = { now, policy: this.policy, leaseSeconds: this.config.reconcile.leaseSeconds };
       /** Applies events in order to one client; the row is written once, each step audited. */
       const steps = (client: ClientEntity, ...eventsInOrder: PhaseEvent[]): ClientEntity => {
-        let row = client;
-        for (const event of eventsInOrder) {
-          const planned = planTransition({
-            client: row,
-            event,
-            now,
-            policy: this.policy,
-            actor: SYSTEM_ACTORS.worker,
-            lease: {
-              leaseId: newId(),
-              leaseUntil: new Date(now.getTime() + this.config.reconcile.leaseSeconds * 1000),
-            },
-          });
-          if (!planned.ok) {
-            if (row === client) {
-              // A due client the machine will not move (should not happen): stop re-picking it every tick.
-              this.logger.warn(
-                { clientRowId: client.id, event: event.type, refusal: planned.message },
-                'due client not movable',
-              );
-              row = { ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now };
-            }
-            break;
-          }
-          events.push(planned.plan.audit);
-          row = planned.plan.after;
+        const { after, audits } = planSteps(client, eventsInOrder, context);
+        if (audits.length === 0) {
+          // A due client the machine will not move (should not happen): stop re-picking it every tick.
+          this.logger.warn({ clientRowId: client.id, event: eventsInOrder[0].type }, 'due client not movable');
+          changed.push({ ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now });
+          return client;
         }
-        changed.push(row);
-        return row;
+        events.push(...audits);
+        changed.push(after);
+        return after;
       };
 
       for (const client of expired) steps(client, { type: 'lease_expired' });
@@ -132,18 +114,10 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
 
   /** Which of these clients are members of a running campaign's released waves. */
   private async releasedCampaignMembers(manager: EntityManager, clients: ClientEntity[]): Promise<Set<string>> {
-    const campaignIds = [...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : [])))];
-    if (campaignIds.length === 0) return new Set();
-    const campaigns = (await manager.query(
-      `SELECT id, released_wave FROM campaigns WHERE id = ANY($1::uuid[]) AND status = 'running'`,
-      [campaignIds],
-    )) as { id: string; released_wave: number }[];
-    const releasedWave = new Map(campaigns.map((c) => [c.id, c.released_wave]));
-    return new Set(
-      clients
-        .filter((c) => c.campaignId && (c.campaignWave ?? Infinity) <= (releasedWave.get(c.campaignId) ?? -1))
-        .map((c) => c.id),
-    );
+    const waves = await releasedWaves(manager, [
+      ...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : []))),
+    ]);
+    return new Set(clients.filter((c) => isReleased(c, waves)).map((c) => c.id));
   }
 
   private lock(manager: EntityManager, where: string, orderBy: string, now: Date): Promise<ClientEntity[]> {
