@@ -9,7 +9,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
 import { TRANSITION_COLUMNS } from '../clients/transition-plan';
-import { isReleased, planSteps, releasedWaves } from './campaign-advance';
+import { isReleased, planSteps, releasedWaves } from './campaign-waves-released';
 
 export interface SweepResult {
   released: number;

@@ -3,7 +3,6 @@ import { AuthorizationServersModule } from '../authorization-servers/authorizati
 import { ClientsModule } from '../clients/clients.module';
 import { MIGRATION_EXECUTORS, MigrationModule } from '../migration/migration.module';
 import { VendorCheckExecutor } from '../vendor-check/vendor-check.executor';
-import { CampaignAdvance } from './campaign-advance';
 import { PHASE_EXECUTORS } from './phase-executor';
 import { ReconcileClientHandler } from './reconcile-client.handler';
 import { ReconcileSweepHandler } from './reconcile-sweep.handler';
@@ -14,7 +13,6 @@ import { ReconcileSweepHandler } from './reconcile-sweep.handler';
   providers: [
     ReconcileSweepHandler,
     ReconcileClientHandler,
-    CampaignAdvance,
     VendorCheckExecutor,
     {
       provide: PHASE_EXECUTORS,
