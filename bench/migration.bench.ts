@@ -18,19 +18,11 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { generateKeyPair, generateProof } from 'dpop';
 import { exportJWK, SignJWT } from 'jose';
-import { ClientShape, keyshiftApi, seedEstate } from '../scripts/demo-estate';
+import { CampaignProgress, ClientShape, keyshiftApi, progressLine, seedEstate } from '../scripts/demo-estate';
 import { admin, cpuSeconds, dbUrl, fmt, percentile, pool, startApi, startProcess, stopProcess } from './support';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const PHASES = [
-  'vendor_check',
-  'key_registration',
-  'parallel_auth',
-  'cutover',
-  'secret_revocation',
-  'sender_constraint',
-];
 
 async function startAs(): Promise<{ issuer: string; stop: () => Promise<void> }> {
   const as = startProcess('apps/demo-as/src/main.js', {}, ['--port', '0']);
@@ -102,13 +94,8 @@ async function keyshiftRun(): Promise<{ seconds: number; report: string[] }> {
     });
     let last = '';
     for (;;) {
-      const c = await ks.call<{ status: string; progress: { byPhase: Record<string, Record<string, number>> } }>(
-        'GET',
-        `/v1/campaigns/${campaign.id}`,
-      );
-      const line = [...PHASES, 'completed']
-        .map((p) => `${p} ${Object.values(c.progress.byPhase[p] ?? {}).reduce((a, b) => a + b, 0)}`)
-        .join(' · ');
+      const c = await ks.call<CampaignProgress>('GET', `/v1/campaigns/${campaign.id}`);
+      const line = progressLine(c);
       if (line !== last) process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)}s ${line}\n`);
       last = line;
       if (c.status !== 'running') {

@@ -4,6 +4,8 @@
  * campaign over them, watched until it ends. Only the public REST API is used, as an IAM team would.
  */
 
+import { PHASE_ORDER } from '@keyshift/domain';
+
 export interface KeyshiftApi {
   call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T>;
 }
@@ -113,19 +115,9 @@ export interface CampaignProgress {
   };
 }
 
-const PHASES = [
-  'vendor_check',
-  'key_registration',
-  'parallel_auth',
-  'cutover',
-  'secret_revocation',
-  'sender_constraint',
-  'completed',
-];
-
 /** One line: the wave, and how many clients stand in each phase. */
 export function progressLine(c: CampaignProgress): string {
-  const counts = PHASES.map((p) => {
+  const counts = PHASE_ORDER.map((p) => {
     const n = Object.values(c.progress.byPhase[p] ?? {}).reduce((a, b) => a + b, 0);
     return `${p.replace('_', ' ')} ${n}`;
   });

@@ -58,7 +58,7 @@ describe('campaigns and migration routes over HTTP', () => {
       .post('/v1/campaigns')
       .set(admin)
       .send(campaign({ selector: { tags: ['nobody'] } }));
-    expect(res.status).toBe(422);
+    expect(res.status).toBe(400);
     expect(res.body.details.fields).toContainEqual({
       field: 'selector',
       message: expect.stringContaining('matches no client'),
@@ -86,7 +86,7 @@ describe('campaigns and migration routes over HTTP', () => {
       failures: [],
     });
     const again = await api.http().post('/v1/campaigns').set(admin).send(campaign());
-    expect(again.status).toBe(422); // all five are in an open campaign
+    expect(again.status).toBe(400); // all five are in an open campaign: the selector matches no one
 
     const paused = await api.http().post(`/v1/campaigns/${created.body.id}/pause`).set(admin);
     expect(paused.body).toMatchObject({ status: 'paused', pausedReason: expect.stringContaining('paused by') });

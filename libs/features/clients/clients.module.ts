@@ -6,23 +6,18 @@ import { ClientsService } from './clients.service';
 import { ServerReverts } from './server-reverts';
 import { ServerChangeConfirmations } from './server-change-confirmations';
 
+const CLIENT_SERVICES = [
+  ClientsService,
+  ClientImportService,
+  ClientTransitions,
+  ClientSecrets,
+  ServerReverts,
+  ServerChangeConfirmations,
+];
+
 /** Client inventory and phase transitions: used by the API and by the worker. */
 @Module({
-  providers: [
-    ClientsService,
-    ClientImportService,
-    ClientTransitions,
-    ClientSecrets,
-    ServerReverts,
-    ServerChangeConfirmations,
-  ],
-  exports: [
-    ClientsService,
-    ClientImportService,
-    ClientTransitions,
-    ClientSecrets,
-    ServerReverts,
-    ServerChangeConfirmations,
-  ],
+  providers: CLIENT_SERVICES,
+  exports: CLIENT_SERVICES,
 })
 export class ClientsModule {}

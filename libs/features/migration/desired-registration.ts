@@ -1,4 +1,4 @@
-import { Phase } from '@keyshift/domain';
+import { Phase, PHASE_ORDER } from '@keyshift/domain';
 import { RegistrationState } from '../clients/client.entity';
 import { RegistrationChange } from '../connectors/server-connector';
 
@@ -23,6 +23,7 @@ export interface RegistrationFacts {
 }
 
 const KEY_METHOD = 'private_key_jwt';
+const PHASE_ORDER_INDEX = (phase: Phase) => PHASE_ORDER.indexOf(phase);
 const PHASES_WITH_KEYS: readonly Phase[] = [
   Phase.KeyRegistration,
   Phase.ParallelAuth,
@@ -42,31 +43,21 @@ const PHASES_WITH_KEYS: readonly Phase[] = [
  */
 export function desiredRegistration(phase: Phase, facts: RegistrationFacts): DesiredRegistration {
   const keys = PHASES_WITH_KEYS.includes(phase);
-  const switched = PHASE_ORDER_INDEX[phase] >= PHASE_ORDER_INDEX[Phase.Cutover];
+  const switched = PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.Cutover);
   const dpopBound =
-    facts.senderConstraint === 'dpop' && PHASE_ORDER_INDEX[phase] >= PHASE_ORDER_INDEX[Phase.SenderConstraint];
+    facts.senderConstraint === 'dpop' && PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.SenderConstraint);
   if (facts.strategy === 'in_place') {
     return {
       original: { authMethod: switched ? KEY_METHOD : facts.sourceMethod, keys, dpopBound },
       successor: null,
     };
   }
-  const deleted = PHASE_ORDER_INDEX[phase] >= PHASE_ORDER_INDEX[Phase.SecretRevocation];
+  const deleted = PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.SecretRevocation);
   return {
     original: deleted ? 'deleted' : { authMethod: facts.sourceMethod, keys: false, dpopBound: false },
     successor: keys ? { authMethod: KEY_METHOD, keys: true, dpopBound } : null,
   };
 }
-
-const PHASE_ORDER_INDEX: Record<Phase, number> = {
-  [Phase.VendorCheck]: 0,
-  [Phase.KeyRegistration]: 1,
-  [Phase.ParallelAuth]: 2,
-  [Phase.Cutover]: 3,
-  [Phase.SecretRevocation]: 4,
-  [Phase.SenderConstraint]: 5,
-  [Phase.Completed]: 6,
-};
 
 /** What is recorded of a registration, as a WantedRegistration (absent fields: as imported). */
 export function recordedRegistration(state: RegistrationState, sourceMethod: string): WantedRegistration {
