@@ -8,6 +8,7 @@ import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.modul
 import { ProbesHttpModule } from '@keyshift/features/probes/probes-http.module';
 import { KeysHttpModule } from '@keyshift/features/keys/keys-http.module';
 import { CampaignsHttpModule } from '@keyshift/features/campaigns/campaigns-http.module';
+import { ReportsHttpModule } from '@keyshift/features/reports/reports-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
 import { PlatformModule } from '@keyshift/platform';
@@ -30,6 +31,7 @@ export class ApiModule {
         KeysHttpModule,
         CampaignsHttpModule,
         AuditHttpModule,
+        ReportsHttpModule,
         HealthModule,
       ],
       providers: [

@@ -17,6 +17,9 @@ import { MigrationModule } from '@keyshift/features/migration/migration.module';
 import { ServerRevertHandler } from '@keyshift/features/migration/server-revert.handler';
 import { CampaignsModule } from '@keyshift/features/campaigns/campaigns.module';
 import { CampaignTickHandler } from '@keyshift/features/campaigns/campaign-tick.handler';
+import { ReportsModule } from '@keyshift/features/reports/reports.module';
+import { RenderReportHandler } from '@keyshift/features/reports/render-report.handler';
+import { ReportTickHandler } from '@keyshift/features/reports/report-tick.handler';
 import { PlatformModule } from '@keyshift/platform';
 import { JOB_HANDLERS, JobName, JobWorkerHost, PERIODIC_JOBS, PeriodicJobs, PeriodicJobSpec } from '@keyshift/queue';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -37,6 +40,7 @@ export class WorkerModule {
         ConnectorsModule,
         MigrationModule,
         CampaignsModule,
+        ReportsModule,
       ],
       providers: [
         JobWorkerHost,
@@ -55,6 +59,8 @@ export class WorkerModule {
             KeyRotationStepHandler,
             ServerRevertHandler,
             CampaignTickHandler,
+            RenderReportHandler,
+            ReportTickHandler,
           ],
           useFactory: (...handlers: unknown[]) => handlers,
         },
@@ -63,7 +69,7 @@ export class WorkerModule {
   }
 }
 
-/** The worker's schedule: reconcile sweeps, the evidence refresh of the probe sweep, key rotations and campaign waves. */
+/** The worker's schedule: reconcile sweeps, the evidence refresh of the probe sweep, key rotations, campaign waves and report upkeep. */
 function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
   return [
     {
@@ -80,6 +86,11 @@ function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
       name: 'key-rotation-tick',
       intervalMs: config.keys.rotationTickSeconds * 1000,
       build: (tick) => ({ name: JobName.KeyRotationTick, data: { tick } }),
+    },
+    {
+      name: 'report-tick',
+      intervalMs: config.reports.tickSeconds * 1000,
+      build: (tick) => ({ name: JobName.ReportTick, data: { tick } }),
     },
     {
       name: 'campaign-tick',

@@ -12,6 +12,8 @@ export enum ErrorCode {
   TransitionNotAllowed = 'transition_not_allowed',
   GateNotMet = 'gate_not_met',
   ImportRejected = 'import_rejected',
+  /** A report the worker is still producing (or failed to produce). */
+  ReportNotReady = 'report_not_ready',
   DependencyUnavailable = 'dependency_unavailable',
   Internal = 'internal',
 }

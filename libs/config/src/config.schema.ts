@@ -71,6 +71,8 @@ export const envSchema = z.object({
   KEYSHIFT_KEY_OVERLAP_MARGIN_SECONDS: z.coerce.number().int().min(0).default(60),
   KEYSHIFT_KEY_ROTATION_TICK_SECONDS: positiveInt.default(30),
   KEYSHIFT_KEY_CHALLENGE_SECONDS: positiveInt.default(300),
+  KEYSHIFT_REPORT_RETENTION_HOURS: positiveInt.default(24),
+  KEYSHIFT_REPORT_TICK_SECONDS: positiveInt.default(60),
 });
 
 export type RawEnv = Record<string, string | undefined>;

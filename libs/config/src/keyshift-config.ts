@@ -29,6 +29,12 @@ export interface KeyshiftConfig {
     /** How long a BYOK proof-of-possession challenge stays usable. */
     challengeSeconds: number;
   };
+  reports: {
+    /** How long a report produced by the worker stays downloadable. */
+    retentionHours: number;
+    /** How often the worker deletes expired reports and re-queues reports whose job was lost. */
+    tickSeconds: number;
+  };
   probes: {
     defaultRatePerSecond: number;
     defaultConcurrency: number;
@@ -113,6 +119,7 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
       rotationTickSeconds: e.KEYSHIFT_KEY_ROTATION_TICK_SECONDS,
       challengeSeconds: e.KEYSHIFT_KEY_CHALLENGE_SECONDS,
     },
+    reports: { retentionHours: e.KEYSHIFT_REPORT_RETENTION_HOURS, tickSeconds: e.KEYSHIFT_REPORT_TICK_SECONDS },
     probes: {
       defaultRatePerSecond: e.KEYSHIFT_PROBE_RATE_PER_SECOND,
       defaultConcurrency: e.KEYSHIFT_PROBE_CONCURRENCY,

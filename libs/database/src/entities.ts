@@ -1,4 +1,5 @@
 import { ApiTokenEntity } from '@keyshift/features/api-tokens/api-token.entity';
+import { AuditCheckpointEntity } from '@keyshift/features/audit/audit-checkpoint.entity';
 import { AuditChainHeadEntity, AuditEventEntity } from '@keyshift/features/audit/audit-event.entity';
 import { CampaignEntity } from '@keyshift/features/campaigns/campaign.entity';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
@@ -7,6 +8,8 @@ import { ClientKeyEntity } from '@keyshift/features/keys/client-key.entity';
 import { KeyRotationEntity } from '@keyshift/features/keys/key-rotation.entity';
 import { PossessionChallengeEntity } from '@keyshift/features/keys/possession-challenge.entity';
 import { ProbeEntity } from '@keyshift/features/probes/probe.entity';
+import { ReportChunkEntity, ReportEntity } from '@keyshift/features/reports/report.entity';
+import { SigningKeyEntity } from '@keyshift/features/signing/signing-key.entity';
 
 /** Every entity, in one list, so the app, the CLI data source and the drift test agree. */
 export const ENTITIES = [
@@ -15,9 +18,13 @@ export const ENTITIES = [
   ClientEntity,
   AuditEventEntity,
   AuditChainHeadEntity,
+  AuditCheckpointEntity,
   ProbeEntity,
   ClientKeyEntity,
   KeyRotationEntity,
   PossessionChallengeEntity,
   CampaignEntity,
+  ReportEntity,
+  ReportChunkEntity,
+  SigningKeyEntity,
 ];

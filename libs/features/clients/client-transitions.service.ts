@@ -110,7 +110,7 @@ export class ClientTransitions {
       );
     }
     const shred = effects.some((e) => e.type === 'shred_secret');
-    if (shred) await this.shredSecret(manager, client.id);
+    if (shred) await this.shredSecret(manager, client.id, revocationProbeOf(event), after.updatedAt);
     await this.audit.append(manager, [
       audit,
       ...(shred
@@ -136,11 +136,24 @@ export class ClientTransitions {
    * so no copy of the master key can ever open the secret again. In the transaction that records
    * the evidence that made it safe.
    */
-  private async shredSecret(manager: EntityManager, clientRowId: string): Promise<void> {
+  private async shredSecret(
+    manager: EntityManager,
+    clientRowId: string,
+    probeId: string | null,
+    at: Date,
+  ): Promise<void> {
     await manager.query(
-      `UPDATE clients SET secret_ciphertext = NULL, secret_fingerprint = NULL, secret_status = 'shredded'
+      `UPDATE clients SET secret_ciphertext = NULL, secret_fingerprint = NULL, secret_status = 'shredded',
+         secret_revoked_at = $2, secret_revocation_probe_id = $3
        WHERE id = $1`,
-      [clientRowId],
+      [clientRowId, at, probeId],
     );
   }
+}
+
+/** The refused old-secret probe that justified a revocation, kept on the client for reports. */
+function revocationProbeOf(event: PhaseEvent): string | null {
+  return event.type === 'evidence' && event.evidence.kind === 'secret_probe_after_revocation'
+    ? (event.evidence.probeId ?? null)
+    : null;
 }

@@ -109,6 +109,14 @@ export class ClientEntity {
   @Column('text', { name: 'secret_status' })
   secretStatus!: SecretStatus;
 
+  /** When the old secret was shown refused at the server and Keyshift's copy shredded. */
+  @Column('timestamptz', { name: 'secret_revoked_at', nullable: true })
+  secretRevokedAt!: Date | null;
+
+  /** The probe (a token request with the old secret, refused) that justified the revocation. */
+  @Column('uuid', { name: 'secret_revocation_probe_id', nullable: true })
+  secretRevocationProbeId!: string | null;
+
   @Column('bytea', { name: 'registration_access_token_ciphertext', nullable: true })
   registrationAccessTokenCiphertext!: Buffer | null;
 

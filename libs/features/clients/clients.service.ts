@@ -31,6 +31,8 @@ export function newClientEntity(input: CreateClientDto, cipher: EnvelopeCipher, 
     secretCiphertext: cipher.encrypt(input.clientSecret, secretContext.clientSecret(id)),
     secretFingerprint: cipher.fingerprint(input.clientSecret),
     secretStatus: SecretStatus.Present,
+    secretRevokedAt: null,
+    secretRevocationProbeId: null,
     registrationAccessTokenCiphertext: input.registrationAccessToken
       ? cipher.encrypt(input.registrationAccessToken, secretContext.registrationAccessToken(id))
       : null,

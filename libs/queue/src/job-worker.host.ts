@@ -3,7 +3,7 @@ import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Logger, LOGGER } from '@keyshift/common';
 import { Worker } from 'bullmq';
 import { Job } from 'bullmq';
-import { JobName, PayloadOf, STATIC_QUEUES } from './jobs';
+import { JobName, PayloadOf, QUEUE_CONCURRENCY, QueueName, STATIC_QUEUES } from './jobs';
 import { RedisConnection } from './redis-connection';
 
 /** Handles one job name. Handlers must be idempotent: BullMQ may deliver a job more than once. */
@@ -49,7 +49,8 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
       {
         connection: this.redis.client,
         prefix: this.redis.prefix,
-        concurrency: limits?.concurrency ?? this.config.reconcile.concurrency,
+        concurrency:
+          limits?.concurrency ?? QUEUE_CONCURRENCY[queue as QueueName] ?? this.config.reconcile.concurrency,
         limiter: limits ? smoothLimiter(limits.ratePerSecond) : undefined,
         autorun: true,
       },

@@ -5,10 +5,15 @@ export enum QueueName {
   Discovery = 'discovery',
   /** A prefix: each authorization server has its own probe queue, `probe.<server id>`, with its own rate limit. */
   Probe = 'probe',
+  /** Reports and evidence packs: long, CPU-heavy jobs kept apart so they never delay a phase. */
+  Reports = 'reports',
 }
 
 /** Queues with fixed names, worked by JobWorkerHost; probe queues are started per server by ProbeWorkerPool. */
-export const STATIC_QUEUES: readonly QueueName[] = [QueueName.Reconcile, QueueName.Discovery];
+export const STATIC_QUEUES: readonly QueueName[] = [QueueName.Reconcile, QueueName.Discovery, QueueName.Reports];
+
+/** Jobs one worker process runs at once on a queue, where not KEYSHIFT_WORKER_CONCURRENCY. */
+export const QUEUE_CONCURRENCY: Partial<Record<QueueName, number>> = { [QueueName.Reports]: 1 };
 
 export enum JobName {
   /** Fan-out: release expired leases, lease due clients, enqueue one job per leased client. */
@@ -29,6 +34,10 @@ export enum JobName {
   ServerRevert = 'client.server_revert',
   /** Fan-out: judge every running campaign's waves; release, pause or complete. */
   CampaignTick = 'campaigns.tick',
+  /** Produce one requested report (estate PDF/CSV/JSON, campaign evidence pack) into its chunks. */
+  ReportRender = 'reports.render',
+  /** Fan-out: delete expired reports, re-queue reports whose job was lost. */
+  ReportTick = 'reports.tick',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
@@ -41,6 +50,8 @@ export type JobPayload =
   | { name: JobName.KeyRotationStep; data: { rotationId: string; version: number } }
   | { name: JobName.ServerRevert; data: { clientRowId: string; version: number } }
   | { name: JobName.CampaignTick; data: { tick: number } }
+  | { name: JobName.ReportRender; data: { reportId: string; attempt: number } }
+  | { name: JobName.ReportTick; data: { tick: number } }
   | {
       name: JobName.Probe;
       data: {
@@ -74,6 +85,8 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.KeyRotationStep]: QueueName.Reconcile,
   [JobName.ServerRevert]: QueueName.Reconcile,
   [JobName.CampaignTick]: QueueName.Reconcile,
+  [JobName.ReportRender]: QueueName.Reports,
+  [JobName.ReportTick]: QueueName.Reconcile,
 };
 
 /** The queue a job goes to: its fixed queue, or for probes the server's own. */
@@ -101,7 +114,11 @@ export function jobIdOf(job: JobPayload): string {
     case JobName.ProbeSweep:
     case JobName.KeyRotationTick:
     case JobName.CampaignTick:
+    case JobName.ReportTick:
       return `${job.name}/${job.data.tick}`;
+    case JobName.ReportRender:
+      // The attempt is counted on the report row: a re-queue after a lost job is a new job.
+      return `${job.name}/${job.data.reportId}/${job.data.attempt}`;
     case JobName.ServerRevert:
       return `${job.name}/${job.data.clientRowId}/${job.data.version}`;
     case JobName.KeyRotationStep:
@@ -175,6 +192,19 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   [JobName.CampaignTick]: {
     attempts: 2,
     backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+  [JobName.ReportRender]: {
+    // The report row records each attempt; the tick re-queues one whose job was lost.
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 1_000 },
+  },
+  [JobName.ReportTick]: {
+    attempts: 2,
+    backoff: { type: 'exponential', delay: 5_000 },
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 100 },
   },

@@ -20,6 +20,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   [ErrorCode.TransitionNotAllowed]: 409,
   [ErrorCode.GateNotMet]: 409,
   [ErrorCode.ImportRejected]: 422,
+  [ErrorCode.ReportNotReady]: 409,
   [ErrorCode.DependencyUnavailable]: 503,
   [ErrorCode.Internal]: 500,
 };

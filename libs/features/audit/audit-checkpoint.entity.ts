@@ -1,0 +1,31 @@
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type VerifyMode = 'full' | 'incremental';
+
+/**
+ * A point up to which the audit chain was verified: the event at `seq` carried `hash` then. An
+ * incremental verification starts here instead of at the genesis, so it costs only the events
+ * appended since; editing an event before the checkpoint is then only caught by a full one.
+ */
+@Entity({ name: 'audit_checkpoints' })
+@Check('CHK_audit_checkpoints_mode', `"mode" IN ('full', 'incremental')`)
+export class AuditCheckpointEntity {
+  /** The last event verified. */
+  @PrimaryColumn('bigint')
+  seq!: string;
+
+  @Column('char', { length: 64 })
+  hash!: string;
+
+  @Column('timestamptz', { name: 'verified_at' })
+  verifiedAt!: Date;
+
+  @Column('text')
+  mode!: VerifyMode;
+
+  @Column('bigint', { name: 'events_checked' })
+  eventsChecked!: string;
+
+  @Column('integer', { name: 'duration_ms' })
+  durationMs!: number;
+}

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, DomainError } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { DataSource } from 'typeorm';
+import { AuditLog } from '../../audit/audit-log.service';
+import { ReportSigner } from '../../signing/report-signer';
+import { Queryable } from '../estate-summary.query';
+import { inReadSnapshot } from '../read-snapshot';
+import {
+  AuditRecord,
+  chainState,
+  citedProbeId,
+  evidenceProbes,
+  secretAccesses,
+  subjectEvents,
+} from './evidence-records';
+
+/** Members' transitions are read this many clients per query. */
+const MEMBER_BATCH = 1_000;
+
+export interface SignedPack {
+  jws: string;
+  kid: string;
+  /** SHA-256 (hex) of the JWS as issued, recorded in the audit event that says it was issued. */
+  sha256: string;
+}
+
+/**
+ * Evidence packs: a client's (or a campaign's) timeline with every transition, the actor, the
+ * probe that justified it and the audit chain links, as a compact JWS signed with Keyshift's
+ * report-signing key (verify offline against /.well-known/jwks.json). Each issue is audited.
+ */
+@Injectable()
+export class EvidencePacks {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly signer: ReportSigner,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+  ) {}
+
+  async client(id: string, actor: string): Promise<SignedPack> {
+    const payload = await inReadSnapshot(this.dataSource, (db) => this.clientPayload(db, id));
+    return this.issue(payload, 'client', id, actor);
+  }
+
+  /** A campaign's pack: built by the worker (a campaign may hold thousands of members). */
+  async campaign(id: string, actor: string): Promise<SignedPack> {
+    const payload = await inReadSnapshot(this.dataSource, (db) => this.campaignPayload(db, id));
+    return this.issue(payload, 'campaign', id, actor);
+  }
+
+  private async issue(payload: object, subjectType: string, subjectId: string, actor: string): Promise<SignedPack> {
+    const { jws, kid } = await this.signer.sign(payload);
+    const sha256 = createHash('sha256').update(jws).digest('hex');
+    await this.audit.record([{ actor, action: 'evidence.issued', subjectType, subjectId, after: { kid, sha256 } }]);
+    return { jws, kid, sha256 };
+  }
+
+  private envelope(kind: string) {
+    return { iss: this.config.api.publicUrl, iat: Math.floor(this.clock.now().getTime() / 1000), kind, version: 1 };
+  }
+
+  private async clientPayload(db: Queryable, id: string) {
+    const [client] = (await db.query(
+      `SELECT c.id, c.client_id, c.owner, c.tags, c.phase, c.state, c.state_reason, c.auth_method,
+         c.target_auth_method, c.target_sender_constraint, c.target_strategy, c.successor_client_id,
+         c.secret_status, c.secret_revoked_at, c.secret_revocation_probe_id, c.campaign_id, c.created_at,
+         s.id AS server_id, s.name AS server_name, s.issuer
+       FROM clients c JOIN authorization_servers s ON s.id = c.authorization_server_id WHERE c.id = $1`,
+      [id],
+    )) as Record<string, unknown>[];
+    if (!client) throw DomainError.notFound('client', id);
+    const timeline = await subjectEvents(db, 'client', [id]);
+    const cited = [
+      ...citedIds(timeline),
+      ...(client.secret_revocation_probe_id ? [String(client.secret_revocation_probe_id)] : []),
+    ];
+    const keys = (await db.query(
+      `SELECT kid, alg, origin, state, created_at AS "createdAt", activated_at AS "activatedAt",
+         retiring_at AS "retiringAt", retired_at AS "retiredAt"
+       FROM client_keys WHERE client_row_id = $1 ORDER BY created_at`,
+      [id],
+    )) as Record<string, unknown>[];
+    return {
+      ...this.envelope('keyshift.client_evidence'),
+      sub: id,
+      client: {
+        id,
+        clientId: client.client_id,
+        authorizationServer: { id: client.server_id, name: client.server_name, issuer: client.issuer },
+        owner: client.owner,
+        tags: client.tags,
+        phase: client.phase,
+        state: client.state,
+        stateReason: client.state_reason,
+        authMethod: client.auth_method,
+        target: {
+          authMethod: client.target_auth_method,
+          senderConstraint: client.target_sender_constraint,
+          strategy: client.target_strategy,
+        },
+        successorClientId: client.successor_client_id,
+        secret: {
+          status: client.secret_status === 'shredded' ? 'revoked' : 'present',
+          revokedAt: (client.secret_revoked_at as Date | null)?.toISOString() ?? null,
+          evidenceProbeId: client.secret_revocation_probe_id,
+        },
+        campaignId: client.campaign_id,
+        createdAt: (client.created_at as Date).toISOString(),
+      },
+      keys,
+      timeline: timeline.map((e) => ({ ...e, evidenceProbeId: citedProbeId(e) })),
+      probes: await evidenceProbes(db, [id], cited),
+      secretAccesses: await secretAccesses(db, id),
+      chain: await chainState(db),
+    };
+  }
+
+  private async campaignPayload(db: Queryable, id: string) {
+    const [campaign] = (await db.query(
+      `SELECT id, name, selector, canary_size, wave_size, max_failure_rate, server_budget_per_second, status,
+         paused_reason, released_wave, wave_count, member_count, created_by, created_at, finished_at
+       FROM campaigns WHERE id = $1`,
+      [id],
+    )) as Record<string, unknown>[];
+    if (!campaign) throw DomainError.notFound('campaign', id);
+    const members = (await db.query(
+      `SELECT id, client_id, campaign_wave, phase, state, state_reason, secret_status, secret_revoked_at,
+         secret_revocation_probe_id
+       FROM clients WHERE campaign_id = $1 ORDER BY campaign_wave, id`,
+      [id],
+    )) as {
+      id: string;
+      client_id: string;
+      campaign_wave: number;
+      phase: string;
+      state: string;
+      state_reason: string | null;
+      secret_status: string;
+      secret_revoked_at: Date | null;
+      secret_revocation_probe_id: string | null;
+    }[];
+    const memberViews = [];
+    const cited: string[] = [];
+    for (let i = 0; i < members.length; i += MEMBER_BATCH) {
+      const batch = members.slice(i, i + MEMBER_BATCH);
+      const events = await subjectEvents(
+        db,
+        'client',
+        batch.map((m) => m.id),
+      );
+      const bySubject = new Map<string, AuditRecord[]>();
+      for (const e of events) {
+        const list = bySubject.get(e.subjectId);
+        if (list) list.push(e);
+        else bySubject.set(e.subjectId, [e]);
+      }
+      for (const m of batch) {
+        const transitions = (bySubject.get(m.id) ?? []).map(transitionLink);
+        cited.push(...transitions.flatMap((t) => (t.evidenceProbeId ? [t.evidenceProbeId] : [])));
+        if (m.secret_revocation_probe_id) cited.push(m.secret_revocation_probe_id);
+        memberViews.push({
+          id: m.id,
+          clientId: m.client_id,
+          wave: m.campaign_wave,
+          phase: m.phase,
+          state: m.state,
+          stateReason: m.state_reason,
+          secret: {
+            status: m.secret_status === 'shredded' ? 'revoked' : 'present',
+            revokedAt: m.secret_revoked_at?.toISOString() ?? null,
+            evidenceProbeId: m.secret_revocation_probe_id,
+          },
+          transitions,
+        });
+      }
+    }
+    return {
+      ...this.envelope('keyshift.campaign_evidence'),
+      sub: id,
+      campaign,
+      campaignEvents: await subjectEvents(db, 'campaign', [id]),
+      members: memberViews,
+      // Cited probes only: a campaign's soak probes would dwarf the rest; each client's own pack has them.
+      probes: await evidenceProbes(db, [], cited),
+      chain: await chainState(db),
+    };
+  }
+}
+
+function citedIds(events: AuditRecord[]): string[] {
+  return events.flatMap((e) => {
+    const id = citedProbeId(e);
+    return id ? [id] : [];
+  });
+}
+
+/** A transition as a campaign pack quotes it: its chain link and what it changed, not the whole event. */
+function transitionLink(e: AuditRecord) {
+  const after = e.after as { phase?: string; state?: string } | null;
+  const before = e.before as { phase?: string; state?: string } | null;
+  return {
+    seq: e.seq,
+    hash: e.hash,
+    occurredAt: e.occurredAt,
+    actor: e.actor,
+    action: e.action,
+    from: before ? { phase: before.phase, state: before.state } : null,
+    to: after ? { phase: after.phase, state: after.state } : null,
+    evidenceProbeId: citedProbeId(e),
+  };
+}

@@ -1,0 +1,162 @@
+import { PHASE_ORDER } from '@keyshift/domain';
+import { Queryable } from '../estate-summary.query';
+
+/**
+ * The records an evidence pack quotes, read with plain SQL: audit events exactly as stored (so a
+ * reviewer can recompute each hash), the probes they cite, and the chain's state at issue.
+ */
+
+export interface AuditRecord {
+  seq: string;
+  occurredAt: string;
+  actor: string;
+  action: string;
+  subjectType: string;
+  subjectId: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  prevHash: string;
+  hash: string;
+}
+
+export interface ProbeRecord {
+  id: string;
+  clientId: string | null;
+  method: string;
+  dpop: boolean;
+  via: string;
+  purpose: string;
+  kid: string | null;
+  outcome: string;
+  errorCode: string | null;
+  httpStatus: number | null;
+  tokenType: string | null;
+  tokenBound: boolean | null;
+  detail: string | null;
+  at: string;
+}
+
+/** How each event's hash is made, stated in the pack so a reviewer can recompute it without Keyshift. */
+export const HASH_RULE =
+  'hash = lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of ' +
+  '{seq, occurredAt, actor, action, subjectType, subjectId, before, after, prevHash}; ' +
+  "prevHash is the previous event's hash (64 zeros for event 1)";
+
+/** Secret accesses are many (every probe with the secret); packs give their count, not each one. */
+export const SECRET_ACCESS = 'client.secret_accessed';
+
+/** Probes made as a phase's evidence (purpose = the phase), not ad-hoc or sweep probes. */
+const EVIDENCE_PURPOSES = PHASE_ORDER as readonly string[];
+const MAX_PROBES = 2_000;
+
+interface EventRow {
+  seq: string;
+  occurred_at: Date;
+  actor: string;
+  action: string;
+  subject_type: string;
+  subject_id: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export function auditRecordOf(r: EventRow): AuditRecord {
+  return {
+    seq: r.seq,
+    occurredAt: r.occurred_at.toISOString(),
+    actor: r.actor,
+    action: r.action,
+    subjectType: r.subject_type,
+    subjectId: r.subject_id,
+    before: r.before,
+    after: r.after,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+export async function subjectEvents(db: Queryable, subjectType: string, ids: string[]): Promise<AuditRecord[]> {
+  const rows = (await db.query(
+    `SELECT seq::text AS seq, occurred_at, actor, action, subject_type, subject_id, before, after, prev_hash, hash
+     FROM audit_events WHERE subject_type = $1 AND subject_id = ANY($2::text[]) AND action <> $3 ORDER BY seq`,
+    [subjectType, ids, SECRET_ACCESS],
+  )) as EventRow[];
+  return rows.map(auditRecordOf);
+}
+
+export async function secretAccesses(db: Queryable, clientRowId: string) {
+  const [row] = (await db.query(
+    `SELECT count(*)::int AS count, min(occurred_at) AS first, max(occurred_at) AS last FROM audit_events
+     WHERE subject_type = 'client' AND subject_id = $1 AND action = $2`,
+    [clientRowId, SECRET_ACCESS],
+  )) as { count: number; first: Date | null; last: Date | null }[];
+  return { count: row.count, first: row.first?.toISOString() ?? null, last: row.last?.toISOString() ?? null };
+}
+
+/** The probe a transition cites as its evidence, if any. */
+export function citedProbeId(event: AuditRecord): string | null {
+  const evidence = (event.after?.event as { evidence?: { probeId?: unknown } } | undefined)?.evidence;
+  return typeof evidence?.probeId === 'string' ? evidence.probeId : null;
+}
+
+/** Phase-evidence probes of these clients, plus any cited by id, newest last. */
+export async function evidenceProbes(db: Queryable, clientRowIds: string[], cited: string[]): Promise<ProbeRecord[]> {
+  const rows = (await db.query(
+    `SELECT * FROM (
+       SELECT id, client_id, method, dpop, via, purpose, kid, outcome, error_code, http_status, token_type,
+              token_bound, detail, created_at
+       FROM probes WHERE (client_row_id = ANY($1::uuid[]) AND purpose = ANY($2::text[])) OR id = ANY($3::uuid[])
+       ORDER BY created_at DESC LIMIT ${MAX_PROBES}) p ORDER BY created_at, id`,
+    [clientRowIds, EVIDENCE_PURPOSES, cited],
+  )) as {
+    id: string;
+    client_id: string | null;
+    method: string;
+    dpop: boolean;
+    via: string;
+    purpose: string;
+    kid: string | null;
+    outcome: string;
+    error_code: string | null;
+    http_status: number | null;
+    token_type: string | null;
+    token_bound: boolean | null;
+    detail: string | null;
+    created_at: Date;
+  }[];
+  return rows.map((r) => ({
+    id: r.id,
+    clientId: r.client_id,
+    method: r.method,
+    dpop: r.dpop,
+    via: r.via,
+    purpose: r.purpose,
+    kid: r.kid,
+    outcome: r.outcome,
+    errorCode: r.error_code,
+    httpStatus: r.http_status,
+    tokenType: r.token_type,
+    tokenBound: r.token_bound,
+    detail: r.detail,
+    at: r.created_at.toISOString(),
+  }));
+}
+
+/** The chain's head at issue and the newest successful verification, for the pack's `chain` member. */
+export async function chainState(db: Queryable) {
+  const [head] = (await db.query(
+    'SELECT last_seq::text AS seq, last_hash AS hash FROM audit_chain_head WHERE id = 1',
+  )) as { seq: string; hash: string }[];
+  const [checkpoint] = (await db.query(
+    'SELECT seq::text AS seq, hash, verified_at, mode FROM audit_checkpoints ORDER BY seq DESC LIMIT 1',
+  )) as { seq: string; hash: string; verified_at: Date; mode: string }[];
+  return {
+    hashRule: HASH_RULE,
+    head,
+    lastVerified: checkpoint
+      ? { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.verified_at.toISOString(), mode: checkpoint.mode }
+      : null,
+  };
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { EntityManager } from 'typeorm';
+
+/** Content is stored in chunks of this size: a report never has to fit in memory, or in one bytea. */
+export const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Writes a report's content into `report_chunks` as it is produced, one INSERT per MiB, and
+ * keeps its size and SHA-256. The caller commits (or rolls back) the surrounding transaction.
+ */
+export class ReportChunkWriter extends Writable {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private seq = 0;
+  private readonly digest = createHash('sha256');
+  byteSize = 0;
+
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly reportId: string,
+  ) {
+    super();
+  }
+
+  get sha256(): string {
+    return this.digest.copy().digest('hex');
+  }
+
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (error?: Error | null) => void): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    this.digest.update(bytes);
+    this.byteSize += bytes.length;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes < CHUNK_BYTES) return done();
+    this.flushChunk().then(() => done(), done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    (this.pendingBytes ? this.flushChunk() : Promise.resolve()).then(() => done(), done);
+  }
+
+  private async flushChunk(): Promise<void> {
+    const data = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.manager.query('INSERT INTO report_chunks (report_id, seq, data) VALUES ($1, $2, $3)', [
+      this.reportId,
+      this.seq++,
+      data,
+    ]);
+  }
+}
+
+/** A stored report's content, read back one chunk per query. */
+export function readReportChunks(
+  query: (sql: string, params: unknown[]) => Promise<unknown>,
+  reportId: string,
+): Readable {
+  return Readable.from(
+    (async function* () {
+      for (let seq = 0; ; seq++) {
+        const [row] = (await query('SELECT data FROM report_chunks WHERE report_id = $1 AND seq = $2', [
+          reportId,
+          seq,
+        ])) as { data: Buffer }[];
+        if (!row) return;
+        yield row.data;
+      }
+    })(),
+  );
+}

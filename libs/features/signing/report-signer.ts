@@ -1,0 +1,109 @@
+import { createPrivateKey, KeyObject } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock, newId } from '@keyshift/common';
+import { EnvelopeCipher } from '@keyshift/crypto';
+import { uniqueViolation } from '@keyshift/database';
+import { CompactSign, JWK } from 'jose';
+import { DataSource } from 'typeorm';
+import { KeyAlgorithm } from '../keys/key-algorithms';
+import { KeyGenerator } from '../keys/key-generator';
+import { SigningKeyState } from './signing-key.entity';
+
+/** The JOSE header's `typ` of an evidence pack, so it cannot be mistaken for a token (RFC 8725 §3.11). */
+export const EVIDENCE_TYP = 'keyshift-evidence+jws';
+
+interface ActiveKey {
+  kid: string;
+  alg: string;
+  key: KeyObject;
+}
+
+const context = (id: string) => `signing_key:${id}`;
+
+/**
+ * Keyshift's own report-signing key: made on first use (ES256), its private half sealed like a
+ * client secret, its public half published at /.well-known/jwks.json with every retired one, so a
+ * pack signed years ago still verifies. Evidence packs are compact JWS (RFC 7515) that any JOSE
+ * library checks against that JWKS.
+ */
+@Injectable()
+export class ReportSigner {
+  private active: Promise<ActiveKey> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cipher: EnvelopeCipher,
+    private readonly keys: KeyGenerator,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Signs `payload` (canonical enough: JSON.stringify of plain data) as a compact JWS. */
+  async sign(payload: object): Promise<{ jws: string; kid: string }> {
+    const { kid, alg, key } = await this.activeKey();
+    const jws = await new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8'))
+      .setProtectedHeader({ alg, kid, typ: EVIDENCE_TYP, cty: 'json' })
+      .sign(key);
+    return { jws, kid };
+  }
+
+  /** Every signing key's public JWK, active first: what /.well-known/jwks.json serves. */
+  async publicJwks(): Promise<{ keys: Record<string, string>[] }> {
+    await this.activeKey(); // a fresh install publishes a key before it signs anything
+    const rows = (await this.dataSource.query(
+      `SELECT public_jwk FROM signing_keys ORDER BY (state = 'active') DESC, created_at DESC`,
+    )) as { public_jwk: Record<string, string> }[];
+    return { keys: rows.map((r) => r.public_jwk) };
+  }
+
+  private activeKey(): Promise<ActiveKey> {
+    // One load per process; a failed load is retried on the next call rather than cached.
+    this.active ??= this.loadOrCreate().catch((error: unknown) => {
+      this.active = null;
+      throw error;
+    });
+    return this.active;
+  }
+
+  private async loadOrCreate(): Promise<ActiveKey> {
+    const existing = await this.load();
+    if (existing) return existing;
+    const id = newId();
+    const generated = await this.keys.generate({ alg: KeyAlgorithm.ES256 });
+    try {
+      await this.dataSource.query(
+        `INSERT INTO signing_keys (id, kid, alg, public_jwk, private_key_ciphertext, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          id,
+          generated.kid,
+          KeyAlgorithm.ES256,
+          generated.publicJwk,
+          this.cipher.encrypt(JSON.stringify(generated.privateJwk), context(id)),
+          SigningKeyState.Active,
+          this.clock.now(),
+        ],
+      );
+    } catch (error) {
+      // Another process made the first key at the same moment: use that one.
+      if (uniqueViolation(error) !== 'UQ_signing_keys_one_active') throw error;
+    }
+    const created = await this.load();
+    if (!created) throw new Error('no active signing key after creating one');
+    return created;
+  }
+
+  private async load(): Promise<ActiveKey | null> {
+    const [row] = (await this.dataSource.query(
+      `SELECT id, kid, alg, private_key_ciphertext FROM signing_keys WHERE state = 'active'`,
+    )) as { id: string; kid: string; alg: string; private_key_ciphertext: Buffer }[];
+    if (!row) return null;
+    const {
+      kid: _kid,
+      alg: _alg,
+      use: _use,
+      ...jwk
+    } = JSON.parse(this.cipher.decrypt(row.private_key_ciphertext, context(row.id)).toString('utf8')) as JWK;
+    return { kid: row.kid, alg: row.alg, key: createPrivateKey({ key: jwk as never, format: 'jwk' }) };
+  }
+}

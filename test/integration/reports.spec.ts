@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { Phase, PhaseState } from '@keyshift/domain';
+import { ReportTickHandler } from '@keyshift/features/reports/report-tick.handler';
+import { canonicalize } from 'json-canonicalize';
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
+import { parse } from 'csv-parse/sync';
+import request from 'supertest';
+import { clientReaches, MigrationRig, startMigrationRig } from '../support/migration-rig';
+import { waitFor } from '../support/wait-for';
+
+/** SHA-256 of RFC 8785 canonical JSON, computed here from scratch as a reviewer would, not with Keyshift's code. */
+const reviewerHash = (e: Record<string, unknown>) =>
+  createHash('sha256')
+    .update(
+      canonicalize({
+        seq: e.seq,
+        occurredAt: e.occurredAt,
+        actor: e.actor,
+        action: e.action,
+        subjectType: e.subjectType,
+        subjectId: e.subjectId,
+        before: e.before,
+        after: e.after,
+        prevHash: e.prevHash,
+      }),
+    )
+    .digest('hex');
+
+/**
+ * Audit reports over an estate a real campaign migrated at the real oidc-provider: the estate
+ * report (JSON, CSV), the client evidence pack verified offline like a reviewer would, and the
+ * worker-produced PDF and campaign pack.
+ */
+describe('audit reports over a migrated estate', () => {
+  let rig: MigrationRig;
+  let admin: { Authorization: string };
+  const http = () => request(rig.api.getHttpServer());
+  let done: { id: string; reg: Record<string, string> };
+  let waiting: { id: string; reg: Record<string, string> };
+  let campaignId: string;
+
+  beforeAll(async () => {
+    rig = await startMigrationRig();
+    admin = { Authorization: `Bearer ${rig.config.adminToken}` };
+    done = await rig.client({
+      tags: ['reports'],
+      owner: 'team-reports',
+      target: { authMethod: 'private_key_jwt', senderConstraint: 'dpop', strategy: 'in_place', cutover: 'automatic' },
+    });
+    // Not in the campaign: stays on its secret.
+    waiting = await rig.client({ tags: ['untouched'], owner: 'team-reports' });
+    campaignId = await rig.campaign('reports');
+    await clientReaches(rig, done.id, Phase.Completed, PhaseState.Done);
+  }, 120_000);
+  afterAll(() => rig.close());
+
+  const noSecretsIn = (text: string) => {
+    for (const c of [done, waiting]) {
+      expect(text).not.toContain(c.reg.client_secret);
+      expect(text).not.toContain(c.reg.registration_access_token);
+    }
+  };
+
+  it('JSON: a summary on top and one row per client, with the revocation date and its evidence probe', async () => {
+    const res = await http().get('/v1/reports/estate?owner=team-reports').set(admin).expect(200);
+    noSecretsIn(res.text);
+    const { summary, clients } = res.body;
+    expect(summary.totals).toMatchObject({
+      clients: 2,
+      onSharedSecret: 1,
+      secretsRevoked: 1,
+      keyAuthenticated: 1,
+      senderConstrained: 1,
+      completed: 1,
+    });
+    expect(summary.phases.map((p: { phase: string }) => p.phase)).toEqual([
+      'vendor_check',
+      'key_registration',
+      'parallel_auth',
+      'cutover',
+      'secret_revocation',
+      'sender_constraint',
+      'completed',
+    ]);
+    expect(summary.secretsRemaining.at(-1).remaining).toBe(1);
+    expect(summary.controls.map((c: { reference: string }) => c.reference)).toEqual(
+      expect.arrayContaining(['§2.5', '8.6.3', 'CC6.1']),
+    );
+    const row = clients.find((c: { id: string }) => c.id === done.id);
+    const [revocationProbe] = await rig.ds.query(
+      `SELECT id, outcome, error_code FROM probes WHERE client_row_id = $1 AND purpose = 'secret_revocation'`,
+      [done.id],
+    );
+    expect(revocationProbe).toMatchObject({ outcome: 'rejected', error_code: 'invalid_client' });
+    expect(row).toMatchObject({
+      phase: 'completed',
+      authMethod: { current: 'private_key_jwt' },
+      secret: { status: 'revoked', evidenceProbeId: revocationProbe.id },
+      senderConstraint: { bound: true },
+      lastProbes: { dpop: { outcome: 'ok' } },
+    });
+    expect(row.keys).toEqual([expect.objectContaining({ state: 'active', alg: 'ES256', ageDays: 0 })]);
+    expect(row.secret.revokedAt).not.toBeNull();
+    expect(clients.find((c: { id: string }) => c.id === waiting.id)).toMatchObject({
+      secret: { status: 'present', revokedAt: null },
+      keys: [],
+    });
+  });
+
+  it('CSV: the client table with a header, filtered, formula cells neutralised', async () => {
+    await rig.ds.query(`UPDATE clients SET state_reason = '=HYPERLINK("http://evil")' WHERE id = $1`, [waiting.id]);
+    const res = await http().get('/v1/reports/estate?format=csv&owner=team-reports').set(admin).expect(200);
+    expect(res.headers['content-type']).toContain('text/csv');
+    expect(res.headers['content-disposition']).toMatch(/attachment; filename="keyshift-estate-\d{4}-\d\d-\d\d\.csv"/);
+    noSecretsIn(res.text);
+    const rows = parse(res.text, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.id === done.id)).toMatchObject({
+      secret_status: 'revoked',
+      sender_constrained: 'true',
+      last_secret_probe: 'rejected:invalid_client',
+    });
+    expect(rows.find((r) => r.id === waiting.id)!.state_reason).toBe(`'=HYPERLINK("http://evil")`);
+    const other = await http().get('/v1/reports/estate?format=csv&owner=nobody').set(admin).expect(200);
+    expect(parse(other.text, { columns: true })).toHaveLength(0);
+    const summary = await http().get('/v1/reports/estate?format=csv&section=summary').set(admin).expect(200);
+    expect(summary.text).toContain('totals,secretsRevoked,');
+  });
+
+  it('a client evidence pack is a JWS that verifies offline against /.well-known/jwks.json, and names its probes', async () => {
+    const res = await http().get(`/v1/clients/${done.id}/evidence`).set(admin).expect(200);
+    expect(res.headers['content-type']).toContain('application/jose');
+    const jws = res.text;
+    noSecretsIn(Buffer.from(jws.split('.')[1], 'base64url').toString());
+    const jwks = (await http().get('/.well-known/jwks.json').expect(200)).body;
+    for (const k of jwks.keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k).not.toHaveProperty(m);
+    expect(decodeProtectedHeader(jws)).toMatchObject({ alg: 'ES256', typ: 'keyshift-evidence+jws' });
+    const { payload } = await compactVerify(jws, createLocalJWKSet(jwks));
+    const pack = JSON.parse(Buffer.from(payload).toString());
+    expect(pack).toMatchObject({ kind: 'keyshift.client_evidence', sub: done.id, client: { phase: 'completed' } });
+    // Every event in the pack is the stored one: its hash recomputes.
+    for (const e of pack.timeline) expect(reviewerHash(e)).toBe(e.hash);
+    // Every transition that cites a probe names one the pack carries; revocation cites the refused one.
+    const probes = new Map(pack.probes.map((p: { id: string }) => [p.id, p]));
+    const cited = pack.timeline.filter((e: { evidenceProbeId: string | null }) => e.evidenceProbeId);
+    expect(cited.length).toBeGreaterThanOrEqual(3);
+    for (const e of cited) expect(probes.has(e.evidenceProbeId)).toBe(true);
+    expect(probes.get(pack.client.secret.evidenceProbeId)).toMatchObject({
+      outcome: 'rejected',
+      errorCode: 'invalid_client',
+    });
+    expect(pack.chain.head.seq).toMatch(/^\d+$/);
+
+    // A payload edited after signing does not verify.
+    const [h, p, s] = jws.split('.');
+    const forged = Buffer.from(Buffer.from(p, 'base64url').toString().replace('"completed"', '"cutover"')).toString(
+      'base64url',
+    );
+    await expect(compactVerify(`${h}.${forged}.${s}`, createLocalJWKSet(jwks))).rejects.toThrow();
+    // Its issue is in the audit log with the JWS's digest.
+    const [issued] = await rig.ds.query(
+      `SELECT actor, after FROM audit_events WHERE action = 'evidence.issued' AND subject_id = $1 ORDER BY seq DESC LIMIT 1`,
+      [done.id],
+    );
+    expect(issued.after.sha256).toBe(createHash('sha256').update(jws).digest('hex'));
+  });
+
+  it('the worker produces the PDF and the campaign pack; the content matches its recorded digest', async () => {
+    const pdf = await http().get('/v1/reports/estate?format=pdf').set(admin).expect(202);
+    expect(pdf.headers.location).toBe(`/v1/reports/${pdf.body.id}`);
+    const pack = await http().post(`/v1/campaigns/${campaignId}/evidence`).set(admin).expect(202);
+    for (const [id, magic] of [
+      [pdf.body.id, '%PDF-'],
+      [pack.body.id, 'eyJ'],
+    ]) {
+      const ready = await waitFor(
+        async () => (await http().get(`/v1/reports/${id}`).set(admin)).body,
+        (r) => r.status === 'ready' || r.status === 'failed',
+        60_000,
+      );
+      expect(ready).toMatchObject({ status: 'ready', contentUrl: `/v1/reports/${id}/content` });
+      const body = await http()
+        .get(ready.contentUrl)
+        .set(admin)
+        .buffer(true)
+        .parse((res, cb) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => cb(null, Buffer.concat(parts)));
+        })
+        .expect(200);
+      const bytes = body.body as Buffer;
+      expect(bytes.subarray(0, magic.length).toString()).toBe(magic);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(ready.sha256);
+      expect(body.headers['repr-digest']).toBe(`sha-256=:${Buffer.from(ready.sha256, 'hex').toString('base64')}:`);
+    }
+    const jws = (await http().get(`/v1/reports/${pack.body.id}/content`).set(admin)).text;
+    const { payload } = await compactVerify(jws, createLocalJWKSet((await http().get('/.well-known/jwks.json')).body));
+    const campaignPack = JSON.parse(Buffer.from(payload).toString());
+    expect(campaignPack.members).toEqual([
+      expect.objectContaining({
+        id: done.id,
+        phase: 'completed',
+        secret: expect.objectContaining({ status: 'revoked' }),
+      }),
+    ]);
+    expect(campaignPack.members[0].transitions.map((t: { to: { phase: string } }) => t.to?.phase)).toEqual(
+      expect.arrayContaining(['key_registration', 'secret_revocation', 'completed']),
+    );
+    expect(campaignPack.campaignEvents.length).toBeGreaterThan(0);
+  });
+
+  it('a report whose job was lost is queued again by the tick; an expired one is deleted', async () => {
+    const lost = (
+      await http()
+        .post('/v1/reports')
+        .set(admin)
+        .send({ kind: 'estate', format: 'csv', filter: { owner: 'team-reports' } })
+        .expect(202)
+    ).body;
+    // As if Redis lost the job before any worker took it: the row alone says it is owed.
+    await rig.ds.query(
+      `UPDATE reports SET status = 'queued', attempts = 0, created_at = now() - interval '1 hour' WHERE id = $1`,
+      [lost.id],
+    );
+    await rig.worker.get(ReportTickHandler).handle({ tick: 0 });
+    await waitFor(
+      async () => (await http().get(`/v1/reports/${lost.id}`).set(admin)).body,
+      (r) => r.status === 'ready',
+      30_000,
+    );
+    await rig.ds.query(`UPDATE reports SET expires_at = now() - interval '1 second' WHERE id = $1`, [lost.id]);
+    await rig.worker.get(ReportTickHandler).handle({ tick: 1 });
+    expect(await rig.ds.query('SELECT 1 FROM report_chunks WHERE report_id = $1', [lost.id])).toEqual([]);
+    await http().get(`/v1/reports/${lost.id}`).set(admin).expect(404);
+  });
+
+  it('refuses bad report requests with a 400 naming the field', async () => {
+    const bad = async (path: string, field: string, body?: object) => {
+      const res = body ? await http().post(path).set(admin).send(body) : await http().get(path).set(admin);
+      expect(res.status).toBe(400);
+      expect(res.body.details.fields.map((f: { field: string }) => f.field)).toContain(field);
+    };
+    await bad('/v1/reports/estate?format=xlsx', 'format');
+    await bad('/v1/reports/estate?phase=done', 'phase');
+    await bad('/v1/reports/estate?authorizationServerId=x', 'authorizationServerId');
+    await bad('/v1/reports', 'kind', { kind: 'everything' });
+    await bad('/v1/reports', 'campaignId', { kind: 'campaign_evidence' });
+    await http().get('/v1/reports/estate').expect(401);
+    await http().get(`/v1/clients/${done.id}/evidence`).expect(401);
+  });
+});
