@@ -207,7 +207,9 @@ async function runDemo(base: string, token: string, issuer: string, count: numbe
     say(`  needs a person: ${f.clientId} in ${f.phase} (${f.state}): ${f.reason}`);
   say(
     `\nSee:\n  GET ${base}/v1/campaigns/${campaign.id}   (progress, and who failed and why)\n` +
-      `  GET ${base}/v1/audit/events?subjectId={client row id}   (one client's story); GET ${base}/v1/audit/verify checks the hash chain\n` +
+      `  GET ${base}/v1/reports/estate?format=csv   (the estate report; format=pdf has the worker draw it with charts)\n` +
+      `  GET ${base}/v1/clients/{client row id}/evidence   (one client's story as a signed evidence pack; keys at ${base}/.well-known/jwks.json)\n` +
+      `  GET ${base}/v1/audit/verify   (checks the hash chain)\n` +
       `  ${base}/docs   (every route)`,
   );
 }

@@ -39,6 +39,12 @@ const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'delete', path: string][] = [
   ['get', '/v1/probes/sweeps/01a20000-0000-7000-8000-000000000000'],
   ['get', '/v1/audit/events'],
   ['get', '/v1/audit/verify'],
+  ['get', '/v1/reports/estate'],
+  ['post', '/v1/reports'],
+  ['get', '/v1/reports/01a20000-0000-7000-8000-000000000000'],
+  ['get', '/v1/reports/01a20000-0000-7000-8000-000000000000/content'],
+  ['get', '/v1/clients/01a20000-0000-7000-8000-000000000000/evidence'],
+  ['post', '/v1/campaigns/01a20000-0000-7000-8000-000000000000/evidence'],
 ];
 
 describe('API authentication and roles', () => {

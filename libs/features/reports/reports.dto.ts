@@ -1,32 +1,16 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Phase } from '@keyshift/domain';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEnum, IsIn, IsOptional, IsString, IsUUID, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
+import { IsEnum, IsIn, IsOptional, IsUUID, ValidateIf, ValidateNested } from 'class-validator';
+import { ListClientsQueryDto } from '../clients/clients.dto';
 import { ReportFormat, ReportKind } from './report.entity';
 
-export class EstateFilterDto {
-  @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
-  @IsUUID()
-  authorizationServerId?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @MaxLength(200)
-  @IsString()
-  owner?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @MaxLength(64)
-  @IsString()
-  tag?: string;
-
-  @ApiPropertyOptional({ enum: Phase })
-  @IsOptional()
-  @IsEnum(Phase)
-  phase?: Phase;
-}
+/** The client list's filters (and their validation), minus paging and state. */
+export class EstateFilterDto extends PickType(ListClientsQueryDto, [
+  'authorizationServerId',
+  'owner',
+  'tag',
+  'phase',
+]) {}
 
 export const ESTATE_FORMATS = [ReportFormat.Json, ReportFormat.Csv, ReportFormat.Pdf] as const;
 export type EstateFormat = (typeof ESTATE_FORMATS)[number];

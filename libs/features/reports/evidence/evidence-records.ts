@@ -19,6 +19,7 @@ export interface AuditRecord {
   hash: string;
 }
 
+/** A probe as packs quote it: the columns under their API names (`at` serialises as ISO 8601). */
 export interface ProbeRecord {
   id: string;
   clientId: string | null;
@@ -33,7 +34,7 @@ export interface ProbeRecord {
   tokenType: string | null;
   tokenBound: boolean | null;
   detail: string | null;
-  at: string;
+  at: Date;
 }
 
 /** How each event's hash is made, stated in the pack so a reviewer can recompute it without Keyshift. */
@@ -103,45 +104,15 @@ export function citedProbeId(event: AuditRecord): string | null {
 
 /** Phase-evidence probes of these clients, plus any cited by id, newest last. */
 export async function evidenceProbes(db: Queryable, clientRowIds: string[], cited: string[]): Promise<ProbeRecord[]> {
-  const rows = (await db.query(
+  return (await db.query(
     `SELECT * FROM (
-       SELECT id, client_id, method, dpop, via, purpose, kid, outcome, error_code, http_status, token_type,
-              token_bound, detail, created_at
+       SELECT id, client_id AS "clientId", method, dpop, via, purpose, kid, outcome, error_code AS "errorCode",
+              http_status AS "httpStatus", token_type AS "tokenType", token_bound AS "tokenBound", detail,
+              created_at AS at
        FROM probes WHERE (client_row_id = ANY($1::uuid[]) AND purpose = ANY($2::text[])) OR id = ANY($3::uuid[])
-       ORDER BY created_at DESC LIMIT ${MAX_PROBES}) p ORDER BY created_at, id`,
+       ORDER BY created_at DESC LIMIT ${MAX_PROBES}) p ORDER BY at, id`,
     [clientRowIds, EVIDENCE_PURPOSES, cited],
-  )) as {
-    id: string;
-    client_id: string | null;
-    method: string;
-    dpop: boolean;
-    via: string;
-    purpose: string;
-    kid: string | null;
-    outcome: string;
-    error_code: string | null;
-    http_status: number | null;
-    token_type: string | null;
-    token_bound: boolean | null;
-    detail: string | null;
-    created_at: Date;
-  }[];
-  return rows.map((r) => ({
-    id: r.id,
-    clientId: r.client_id,
-    method: r.method,
-    dpop: r.dpop,
-    via: r.via,
-    purpose: r.purpose,
-    kid: r.kid,
-    outcome: r.outcome,
-    errorCode: r.error_code,
-    httpStatus: r.http_status,
-    tokenType: r.token_type,
-    tokenBound: r.token_bound,
-    detail: r.detail,
-    at: r.created_at.toISOString(),
-  }));
+  )) as ProbeRecord[];
 }
 
 /** The chain's head at issue and the newest successful verification, for the pack's `chain` member. */
