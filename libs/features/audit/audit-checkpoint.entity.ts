@@ -20,9 +20,11 @@ export class AuditCheckpointEntity {
   @Column('timestamptz', { name: 'verified_at' })
   verifiedAt!: Date;
 
+  /** How `seq` was reached: `full`, one walk from the genesis; `incremental`, from an earlier checkpoint. */
   @Column('text')
   mode!: VerifyMode;
 
+  /** Events that walk verified (after the earlier checkpoint, for an incremental one). */
   @Column('bigint', { name: 'events_checked' })
   eventsChecked!: string;
 

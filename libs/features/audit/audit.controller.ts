@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuditLog } from './audit-log.service';
-import { ListAuditEventsQueryDto } from './audit.dto';
+import { ListAuditEventsQueryDto, VerifyAuditQueryDto } from './audit.dto';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -14,9 +14,9 @@ export class AuditController {
     return this.audit.list({ ...q, limit: q.limit ?? 100 });
   }
 
-  /** Recomputes the hash chain and names the first broken link, if any. */
+  /** Recomputes the hash chain (from the newest checkpoint, or ?mode=full from the genesis) and names the first broken link, if any. */
   @Get('verify')
-  verify() {
-    return this.audit.verify();
+  verify(@Query() q: VerifyAuditQueryDto) {
+    return this.audit.verify({ mode: q.mode });
   }
 }

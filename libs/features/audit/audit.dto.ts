@@ -1,7 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsDate, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ListQueryDto } from '@keyshift/common';
+import { VerifyMode } from './audit-checkpoint.entity';
+
+const VERIFY_MODES: readonly VerifyMode[] = ['incremental', 'full'];
 
 export class ListAuditEventsQueryDto extends ListQueryDto {
   @ApiPropertyOptional({ example: 'client' })
@@ -39,4 +42,17 @@ export class ListAuditEventsQueryDto extends ListQueryDto {
   @Type(() => Date)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
   until?: Date;
+}
+
+export class VerifyAuditQueryDto {
+  @ApiPropertyOptional({
+    enum: VERIFY_MODES,
+    default: 'incremental',
+    description:
+      'incremental: from the newest checkpoint (re-checking its event), so only events since are walked; ' +
+      'full: from the genesis, which also catches edits before the checkpoint.',
+  })
+  @IsOptional()
+  @IsIn(VERIFY_MODES)
+  mode?: VerifyMode;
 }

@@ -3,7 +3,7 @@ import { csvRecordOf, ESTATE_CSV_COLUMNS, EstateRow } from './estate-rows';
 import { EstateSummary } from './estate-summary';
 
 /** Rows are encoded this many at a time: one write per batch instead of one per client. */
-const BATCH = 500;
+const BATCH = 250;
 
 /**
  * A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with a quote

@@ -14,7 +14,7 @@ import { loadEstateSummary } from './estate-summary.query';
 import { inReadSnapshot } from './read-snapshot';
 
 /** Rows the database cursor hands over at a time: the API's memory holds at most this many. */
-const CURSOR_BATCH = 1000;
+const CURSOR_BATCH = 250;
 
 export type StreamedFormat = 'csv' | 'json';
 

@@ -1,0 +1,46 @@
+/**
+ * A verify worker thread: its own PostgreSQL connection, on the snapshot the API's verification
+ * exported, walking the segments it is sent and answering with their summaries. Decoding and
+ * hashing, nearly all of a verification's CPU, happen here, off the API's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Client } from 'pg';
+import { EventTextRow, SEGMENT_SQL, walkSegment } from './audit-chain-walk';
+import type { FromVerifyWorker, ToVerifyWorker, VerifyWorkerData } from './audit-verify-workers';
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const { connection, snapshot, batch } = workerData as VerifyWorkerData;
+  const send = (message: FromVerifyWorker) => port.postMessage(message);
+  const client = new Client(connection);
+  // Without a listener, a connection error would kill the thread without a word.
+  client.on('error', (error) => send({ type: 'failed', message: error.message }));
+  await client.connect();
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  // A utility statement: no parameters. The id comes from pg_export_snapshot(); checked anyway.
+  if (!/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) throw new Error(`not a snapshot id: ${snapshot}`);
+  await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+  const query = async (from: string, to: string) => (await client.query<EventTextRow>(SEGMENT_SQL, [from, to])).rows;
+
+  // One segment at a time, in arrival order; the parent keeps two queued so this thread never waits.
+  let work = Promise.resolve();
+  port.on('message', (message: ToVerifyWorker) => {
+    work = work
+      .then(async () => {
+        if (message.type === 'close') {
+          await client.end();
+          port.close();
+          return;
+        }
+        const summary = await walkSegment(query, BigInt(message.from), BigInt(message.to), {
+          batch,
+          sliceMs: Infinity,
+        });
+        send({ type: 'segment', id: message.id, summary });
+      })
+      .catch((error: unknown) => send({ type: 'failed', message: (error as Error).message }));
+  });
+  send({ type: 'ready' });
+}
+
+main().catch((error: unknown) => parentPort!.postMessage({ type: 'failed', message: (error as Error).message }));
