@@ -49,8 +49,7 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
       {
         connection: this.redis.client,
         prefix: this.redis.prefix,
-        concurrency:
-          limits?.concurrency ?? QUEUE_CONCURRENCY[queue as QueueName] ?? this.config.reconcile.concurrency,
+        concurrency: limits?.concurrency ?? QUEUE_CONCURRENCY[queue as QueueName] ?? this.config.reconcile.concurrency,
         limiter: limits ? smoothLimiter(limits.ratePerSecond) : undefined,
         autorun: true,
       },
