@@ -117,7 +117,8 @@ function toJson(value: object | null | undefined): Record<string, unknown> | nul
   return value == null ? null : (JSON.parse(JSON.stringify(value)) as Record<string, unknown>);
 }
 
-interface EventRow {
+/** An audit_events row as node-postgres returns it. */
+export interface AuditEventRow {
   seq: string;
   occurred_at: Date;
   actor: string;
@@ -130,7 +131,7 @@ interface EventRow {
   hash: string;
 }
 
-function toView(r: EventRow): AuditEventView {
+export function auditEventView(r: AuditEventRow): AuditEventView {
   return {
     seq: r.seq,
     occurredAt: r.occurred_at.toISOString(),
@@ -263,9 +264,9 @@ export class AuditLog {
     const rows = (await this.dataSource.query(
       `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq LIMIT $${params.length}`,
       params,
-    )) as EventRow[];
+    )) as AuditEventRow[];
     const more = rows.length > filter.limit;
-    const items = rows.slice(0, filter.limit).map(toView);
+    const items = rows.slice(0, filter.limit).map(auditEventView);
     return { items, nextCursor: more ? encodeCursor(items[items.length - 1].seq) : null };
   }
 

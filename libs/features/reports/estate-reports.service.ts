@@ -71,7 +71,7 @@ export class EstateReports {
    */
   async *chunks(filter: EstateFilter, format: StreamedFormat, section: 'clients' | 'summary'): AsyncGenerator<string> {
     const scope = compactFilter(filter);
-    const runner = this.dataSource.createQueryRunner('slave');
+    const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     let rows: QueryStream | null = null;
     try {

@@ -5,7 +5,7 @@ import { DataSource, QueryRunner } from 'typeorm';
  * moment, so its summary, rows and chain head agree even while the estate keeps moving.
  */
 export async function inReadSnapshot<T>(dataSource: DataSource, fn: (runner: QueryRunner) => Promise<T>): Promise<T> {
-  const runner = dataSource.createQueryRunner('slave');
+  const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

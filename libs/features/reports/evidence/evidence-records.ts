@@ -1,4 +1,5 @@
 import { PHASE_ORDER } from '@keyshift/domain';
+import { AuditEventRow, AuditEventView, auditEventView } from '../../audit/audit-log.service';
 import { Queryable } from '../estate-summary.query';
 
 /**
@@ -6,18 +7,8 @@ import { Queryable } from '../estate-summary.query';
  * reviewer can recompute each hash), the probes they cite, and the chain's state at issue.
  */
 
-export interface AuditRecord {
-  seq: string;
-  occurredAt: string;
-  actor: string;
-  action: string;
-  subjectType: string;
-  subjectId: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  prevHash: string;
-  hash: string;
-}
+/** An audit event exactly as stored, so a reviewer can recompute its hash. */
+export type AuditRecord = AuditEventView;
 
 /** A probe as packs quote it: the columns under their API names (`at` serialises as ISO 8601). */
 export interface ProbeRecord {
@@ -50,41 +41,13 @@ export const SECRET_ACCESS = 'client.secret_accessed';
 const EVIDENCE_PURPOSES = PHASE_ORDER as readonly string[];
 const MAX_PROBES = 2_000;
 
-interface EventRow {
-  seq: string;
-  occurred_at: Date;
-  actor: string;
-  action: string;
-  subject_type: string;
-  subject_id: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  prev_hash: string;
-  hash: string;
-}
-
-export function auditRecordOf(r: EventRow): AuditRecord {
-  return {
-    seq: r.seq,
-    occurredAt: r.occurred_at.toISOString(),
-    actor: r.actor,
-    action: r.action,
-    subjectType: r.subject_type,
-    subjectId: r.subject_id,
-    before: r.before,
-    after: r.after,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
-
 export async function subjectEvents(db: Queryable, subjectType: string, ids: string[]): Promise<AuditRecord[]> {
   const rows = (await db.query(
     `SELECT seq::text AS seq, occurred_at, actor, action, subject_type, subject_id, before, after, prev_hash, hash
      FROM audit_events WHERE subject_type = $1 AND subject_id = ANY($2::text[]) AND action <> $3 ORDER BY seq`,
     [subjectType, ids, SECRET_ACCESS],
-  )) as EventRow[];
-  return rows.map(auditRecordOf);
+  )) as AuditEventRow[];
+  return rows.map(auditEventView);
 }
 
 export async function secretAccesses(db: Queryable, clientRowId: string) {
