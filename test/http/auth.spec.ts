@@ -40,6 +40,7 @@ const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'delete', path: string][] = [
   ['get', '/v1/audit/events'],
   ['get', '/v1/audit/verify'],
   ['get', '/v1/reports/estate'],
+  ['post', '/v1/signing-keys/rotate'],
   ['post', '/v1/reports'],
   ['get', '/v1/reports/01a20000-0000-7000-8000-000000000000'],
   ['get', '/v1/reports/01a20000-0000-7000-8000-000000000000/content'],

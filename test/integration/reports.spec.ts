@@ -107,6 +107,14 @@ describe('audit reports over a migrated estate', () => {
     });
   });
 
+  it('an estate the filter leaves empty is a valid report of zeros', async () => {
+    const res = await http().get('/v1/reports/estate?owner=nobody').set(admin).expect(200);
+    expect(res.body.clients).toEqual([]);
+    expect(Object.values(res.body.summary.totals).every((n) => n === 0)).toBe(true);
+    expect(res.text).not.toMatch(/NaN|Infinity|undefined/);
+    expect(res.body.summary.controls[0].observation).toContain('0 of 0 clients (0%)');
+  });
+
   it('CSV: the client table with a header, filtered, formula cells neutralised', async () => {
     await rig.ds.query(`UPDATE clients SET state_reason = '=HYPERLINK("http://evil")' WHERE id = $1`, [waiting.id]);
     const res = await http().get('/v1/reports/estate?format=csv&owner=team-reports').set(admin).expect(200);
@@ -163,6 +171,31 @@ describe('audit reports over a migrated estate', () => {
       [done.id],
     );
     expect(issued.after.sha256).toBe(createHash('sha256').update(jws).digest('hex'));
+  });
+
+  it('a rotated signing key stops signing but stays published: packs it signed still verify', async () => {
+    const before = (await http().get(`/v1/clients/${done.id}/evidence`).set(admin).expect(200)).text;
+    const operatorToken = (
+      await http().post('/v1/api-tokens').set(admin).send({ name: 'reports-operator', role: 'operator' }).expect(201)
+    ).body.token;
+    await http()
+      .post('/v1/signing-keys/rotate')
+      .set({ Authorization: `Bearer ${operatorToken}` })
+      .expect(403);
+    const rotated = (await http().post('/v1/signing-keys/rotate').set(admin).expect(200)).body;
+    expect(rotated.retiredKid).toBe(decodeProtectedHeader(before).kid);
+    const after = (await http().get(`/v1/clients/${done.id}/evidence`).set(admin).expect(200)).text;
+    expect(decodeProtectedHeader(after).kid).toBe(rotated.kid);
+    const jwks = createLocalJWKSet((await http().get('/.well-known/jwks.json').expect(200)).body);
+    await expect(compactVerify(before, jwks)).resolves.toBeDefined();
+    await expect(compactVerify(after, jwks)).resolves.toBeDefined();
+    const keys = await rig.ds.query(
+      `SELECT kid, state, private_key_ciphertext IS NULL AS destroyed FROM signing_keys ORDER BY created_at`,
+    );
+    expect(keys).toEqual([
+      { kid: rotated.retiredKid, state: 'retired', destroyed: true },
+      { kid: rotated.kid, state: 'active', destroyed: false },
+    ]);
   });
 
   it('the worker produces the PDF and the campaign pack; the content matches its recorded digest', async () => {

@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER } from '@keyshift/common';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
 import type { Job } from 'bullmq';
+import { write } from '@keyshift/database';
 import { DataSource } from 'typeorm';
 import { EstateReports } from './estate-reports.service';
 import { EstateFilter } from './estate-summary';
@@ -63,12 +64,13 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
 
   /** Claims the report (counting the attempt), or null if it is gone, done or given up on. */
   private async start(reportId: string): Promise<ReportEntity | null> {
-    const [rows] = (await this.dataSource.query(
+    const { count } = await write(
+      this.dataSource.manager,
       `UPDATE reports SET status = 'running', attempts = attempts + 1, started_at = $2
-       WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
+       WHERE id = $1 AND status IN ('queued', 'running')`,
       [reportId, this.clock.now()],
-    )) as [{ id: string }[], number];
-    if (!rows.length) return null;
+    );
+    if (count === 0) return null;
     return this.dataSource.getRepository(ReportEntity).findOneOrFail({ where: { id: reportId } });
   }
 

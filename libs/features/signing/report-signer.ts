@@ -3,15 +3,19 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, newId } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { uniqueViolation } from '@keyshift/database';
+import { uniqueViolation, write } from '@keyshift/database';
 import { CompactSign, JWK } from 'jose';
 import { DataSource } from 'typeorm';
+import { AuditLog } from '../audit/audit-log.service';
 import { KeyAlgorithm } from '../keys/key-algorithms';
 import { KeyGenerator } from '../keys/key-generator';
 import { SigningKeyState } from './signing-key.entity';
 
 /** The JOSE header's `typ` of an evidence pack, so it cannot be mistaken for a token (RFC 8725 §3.11). */
 export const EVIDENCE_TYP = 'keyshift-evidence+jws';
+
+const INSERT_KEY = `INSERT INTO signing_keys (id, kid, alg, public_jwk, private_key_ciphertext, state, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)`;
 
 interface ActiveKey {
   kid: string;
@@ -22,6 +26,13 @@ interface ActiveKey {
 const context = (id: string) => `signing_key:${id}`;
 
 /**
+ * How long a process keeps using the active key it loaded: after a rotation elsewhere, every
+ * process signs with the new key within this time. What it signed meanwhile still verifies, since
+ * retired keys stay published.
+ */
+const ACTIVE_KEY_TTL_MS = 60_000;
+
+/**
  * Keyshift's own report-signing key: made on first use (ES256), its private half sealed like a
  * client secret, its public half published at /.well-known/jwks.json with every retired one, so a
  * pack signed years ago still verifies. Evidence packs are compact JWS (RFC 7515) that any JOSE
@@ -29,13 +40,14 @@ const context = (id: string) => `signing_key:${id}`;
  */
 @Injectable()
 export class ReportSigner {
-  private active: Promise<ActiveKey> | null = null;
+  private active: { key: Promise<ActiveKey>; loadedAt: number } | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cipher: EnvelopeCipher,
     private readonly keys: KeyGenerator,
     private readonly clock: Clock,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Signs `payload` (canonical enough: JSON.stringify of plain data) as a compact JWS. */
@@ -56,34 +68,53 @@ export class ReportSigner {
     return { keys: rows.map((r) => r.public_jwk) };
   }
 
+  /**
+   * Makes a new active key and retires the old one in one transaction: the old public key stays
+   * published (packs it signed keep verifying), its sealed private key is destroyed.
+   */
+  async rotate(actor: string): Promise<{ kid: string; retiredKid: string | null }> {
+    const next = await this.newKeyRow();
+    const retired = await this.dataSource.transaction(async (m) => {
+      const {
+        rows: [old],
+      } = await write<{ kid: string }>(
+        m,
+        `UPDATE signing_keys SET state = 'retired', retired_at = $1, private_key_ciphertext = NULL
+         WHERE state = 'active' RETURNING kid`,
+        [this.clock.now()],
+      );
+      await m.query(INSERT_KEY, next.values);
+      await this.audit.append(m, [
+        {
+          actor,
+          action: 'signing_key.rotated',
+          subjectType: 'signing_key',
+          subjectId: next.kid,
+          after: { kid: next.kid, retiredKid: old?.kid ?? null },
+        },
+      ]);
+      return old?.kid ?? null;
+    });
+    this.active = null;
+    return { kid: next.kid, retiredKid: retired };
+  }
+
   private activeKey(): Promise<ActiveKey> {
-    // One load per process; a failed load is retried on the next call rather than cached.
-    this.active ??= this.loadOrCreate().catch((error: unknown) => {
+    if (this.active && this.clock.now().getTime() - this.active.loadedAt < ACTIVE_KEY_TTL_MS) return this.active.key;
+    // A failed load is retried on the next call rather than cached.
+    const key = this.loadOrCreate().catch((error: unknown) => {
       this.active = null;
       throw error;
     });
-    return this.active;
+    this.active = { key, loadedAt: this.clock.now().getTime() };
+    return key;
   }
 
   private async loadOrCreate(): Promise<ActiveKey> {
     const existing = await this.load();
     if (existing) return existing;
-    const id = newId();
-    const generated = await this.keys.generate({ alg: KeyAlgorithm.ES256 });
     try {
-      await this.dataSource.query(
-        `INSERT INTO signing_keys (id, kid, alg, public_jwk, private_key_ciphertext, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          id,
-          generated.kid,
-          KeyAlgorithm.ES256,
-          generated.publicJwk,
-          this.cipher.encrypt(JSON.stringify(generated.privateJwk), context(id)),
-          SigningKeyState.Active,
-          this.clock.now(),
-        ],
-      );
+      await this.dataSource.query(INSERT_KEY, (await this.newKeyRow()).values);
     } catch (error) {
       // Another process made the first key at the same moment: use that one.
       if (uniqueViolation(error) !== 'UQ_signing_keys_one_active') throw error;
@@ -91,6 +122,24 @@ export class ReportSigner {
     const created = await this.load();
     if (!created) throw new Error('no active signing key after creating one');
     return created;
+  }
+
+  /** A fresh ES256 key as the values of INSERT_KEY, its private half sealed to its row id. */
+  private async newKeyRow(): Promise<{ kid: string; values: unknown[] }> {
+    const id = newId();
+    const generated = await this.keys.generate({ alg: KeyAlgorithm.ES256 });
+    return {
+      kid: generated.kid,
+      values: [
+        id,
+        generated.kid,
+        KeyAlgorithm.ES256,
+        generated.publicJwk,
+        this.cipher.encrypt(JSON.stringify(generated.privateJwk), context(id)),
+        SigningKeyState.Active,
+        this.clock.now(),
+      ],
+    };
   }
 
   private async load(): Promise<ActiveKey | null> {
