@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Audit reports (issue 6): reports produced by the worker and their chunked content, Keyshift's own
+ * Audit reports (issue 6): the secret's issue date (optional on import), reports produced by the worker and their chunked content, Keyshift's own
  * signing keys for evidence packs, and the secret's revocation date and evidence probe on clients
  * (back-filled from the audit log's secret_shredded events and the evidence transition just before each).
  */
@@ -9,6 +9,7 @@ export class ReportsAndEvidence1795463000000 implements MigrationInterface {
   name = 'ReportsAndEvidence1795463000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "clients" ADD "secret_issued_at" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(`ALTER TABLE "clients" ADD "secret_revoked_at" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(`ALTER TABLE "clients" ADD "secret_revocation_probe_id" uuid`);
     await queryRunner.query(
@@ -51,5 +52,6 @@ export class ReportsAndEvidence1795463000000 implements MigrationInterface {
     await queryRunner.query(`DROP TABLE "reports"`);
     await queryRunner.query(`ALTER TABLE "clients" DROP COLUMN "secret_revocation_probe_id"`);
     await queryRunner.query(`ALTER TABLE "clients" DROP COLUMN "secret_revoked_at"`);
+    await queryRunner.query(`ALTER TABLE "clients" DROP COLUMN "secret_issued_at"`);
   }
 }

@@ -6,7 +6,10 @@ import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { clientReaches, MigrationRig, startMigrationRig } from '../support/migration-rig';
+import { aClient } from '../support/factories';
 import { waitFor } from '../support/wait-for';
+
+const DAY = 86_400_000;
 
 /** SHA-256 of RFC 8785 canonical JSON, computed here from scratch as a reviewer would, not with Keyshift's code. */
 const reviewerHash = (e: Record<string, unknown>) =>
@@ -48,7 +51,11 @@ describe('audit reports over a migrated estate', () => {
       target: { authMethod: 'private_key_jwt', senderConstraint: 'dpop', strategy: 'in_place', cutover: 'automatic' },
     });
     // Not in the campaign: stays on its secret.
-    waiting = await rig.client({ tags: ['untouched'], owner: 'team-reports' });
+    waiting = await rig.client({
+      tags: ['untouched'],
+      owner: 'team-reports',
+      secretIssuedAt: new Date(Date.now() - 200 * DAY),
+    });
     campaignId = await rig.campaign('reports');
     await clientReaches(rig, done.id, Phase.Completed, PhaseState.Done);
   }, 120_000);
@@ -83,6 +90,8 @@ describe('audit reports over a migrated estate', () => {
       'completed',
     ]);
     expect(summary.secretsRemaining.at(-1).remaining).toBe(1);
+    // The remaining secret is aged by the issue date the import gave, not by its import.
+    expect(summary.secretAges).toContainEqual({ label: '180-365 days', count: 1 });
     expect(summary.controls.map((c: { reference: string }) => c.reference)).toEqual(
       expect.arrayContaining(['§2.5', '8.6.3', 'CC6.1']),
     );
@@ -102,7 +111,7 @@ describe('audit reports over a migrated estate', () => {
     expect(row.keys).toEqual([expect.objectContaining({ state: 'active', alg: 'ES256', ageDays: 0 })]);
     expect(row.secret.revokedAt).not.toBeNull();
     expect(clients.find((c: { id: string }) => c.id === waiting.id)).toMatchObject({
-      secret: { status: 'present', revokedAt: null },
+      secret: { status: 'present', revokedAt: null, issuedAt: expect.stringMatching(/^\d{4}-/) },
       keys: [],
     });
   });
@@ -279,6 +288,9 @@ describe('audit reports over a migrated estate', () => {
     await bad('/v1/reports/estate?authorizationServerId=x', 'authorizationServerId');
     await bad('/v1/reports', 'kind', { kind: 'everything' });
     await bad('/v1/reports', 'campaignId', { kind: 'campaign_evidence' });
+    const future = { ...aClient(rig.serverId), secretIssuedAt: new Date(Date.now() + DAY).toISOString() };
+    await bad('/v1/clients', 'secretIssuedAt', future);
+    await bad('/v1/clients', 'secretIssuedAt', { ...future, secretIssuedAt: 'last tuesday' });
     await http().get('/v1/reports/estate').expect(401);
     await http().get(`/v1/clients/${done.id}/evidence`).expect(401);
   });

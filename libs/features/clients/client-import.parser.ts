@@ -10,6 +10,7 @@ export const CSV_COLUMNS = [
   'clientId',
   'authMethod',
   'clientSecret',
+  'secretIssuedAt',
   'registrationAccessToken',
   'registrationClientUri',
   'target.authMethod',

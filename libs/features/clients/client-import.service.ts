@@ -44,6 +44,7 @@ const UPDATABLE: (keyof ClientEntity & string)[] = [
   'authMethod',
   'secretCiphertext',
   'secretFingerprint',
+  'secretIssuedAt',
   'registrationAccessTokenCiphertext',
   'registrationAccessTokenFingerprint',
   'registrationClientUri',
@@ -275,6 +276,8 @@ export class ClientImportService {
       tags: input.tags ?? current.tags,
       registrationClientUri: input.registrationClientUri ?? current.registrationClientUri,
     };
+    // A new secret has the date given with it (or none); the same secret may have its date set.
+    if (secretChanged || input.secretIssuedAt !== undefined) after.secretIssuedAt = input.secretIssuedAt ?? null;
     const replaced: string[] = [];
     if (secretChanged) {
       after.secretCiphertext = this.cipher.encrypt(input.clientSecret, secretContext.clientSecret(current.id));
@@ -294,6 +297,7 @@ export class ClientImportService {
       fixedChanges.target ||
       after.owner !== current.owner ||
       after.registrationClientUri !== current.registrationClientUri ||
+      after.secretIssuedAt?.getTime() !== current.secretIssuedAt?.getTime() ||
       after.tags.length !== current.tags.length ||
       after.tags.some((t, i) => t !== current.tags[i]);
     if (!metadataChanged && replaced.length === 0) return { after: null, replaced };

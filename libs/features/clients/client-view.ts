@@ -7,7 +7,8 @@ export interface ClientView {
   authorizationServerId: string;
   clientId: string;
   authMethod: string;
-  secret: { status: string };
+  /** The secret's status, and its issue date where the import gave one; never the secret. */
+  secret: { status: string; issuedAt: string | null };
   registration: {
     clientUri: string | null;
     hasAccessToken: boolean;
@@ -39,7 +40,7 @@ export interface ClientView {
 }
 
 /** The columns a view needs: list queries select these and leave ciphertexts in the table. */
-export const CLIENT_VIEW_COLUMNS = `id, authorization_server_id, client_id, auth_method, secret_status,
+export const CLIENT_VIEW_COLUMNS = `id, authorization_server_id, client_id, auth_method, secret_status, secret_issued_at,
   registration_client_uri, (registration_access_token_ciphertext IS NOT NULL) AS has_registration_access_token,
   target_auth_method, target_sender_constraint, target_strategy, target_cutover, owner, tags, phase, state, paused,
   state_reason, next_check_at, cutover_confirmed_at, phase_entered_at, registration_state, successor_client_id,
@@ -51,6 +52,7 @@ export interface ClientViewRow {
   client_id: string;
   auth_method: string;
   secret_status: string;
+  secret_issued_at: Date | null;
   registration_client_uri: string | null;
   has_registration_access_token: boolean;
   target_auth_method: string;
@@ -84,7 +86,7 @@ export function viewFromRow(r: ClientViewRow): ClientView {
     authorizationServerId: r.authorization_server_id,
     clientId: r.client_id,
     authMethod: r.auth_method,
-    secret: { status: r.secret_status },
+    secret: { status: r.secret_status, issuedAt: r.secret_issued_at?.toISOString() ?? null },
     registration: {
       clientUri: r.registration_client_uri,
       hasAccessToken: r.has_registration_access_token,
@@ -124,6 +126,7 @@ export function viewFromEntity(c: ClientEntity): ClientView {
     client_id: c.clientId,
     auth_method: c.authMethod,
     secret_status: c.secretStatus,
+    secret_issued_at: c.secretIssuedAt,
     registration_client_uri: c.registrationClientUri,
     has_registration_access_token: c.registrationAccessTokenCiphertext !== null,
     target_auth_method: c.targetAuthMethod,

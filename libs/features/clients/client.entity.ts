@@ -109,6 +109,10 @@ export class ClientEntity {
   @Column('text', { name: 'secret_status' })
   secretStatus!: SecretStatus;
 
+  /** When the secret was issued, where the import said (a vault's creation date); else unknown. */
+  @Column('timestamptz', { name: 'secret_issued_at', nullable: true })
+  secretIssuedAt!: Date | null;
+
   /** When the old secret was shown refused at the server and Keyshift's copy shredded. */
   @Column('timestamptz', { name: 'secret_revoked_at', nullable: true })
   secretRevokedAt!: Date | null;

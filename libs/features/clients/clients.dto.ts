@@ -5,12 +5,14 @@ import {
   ArrayMaxSize,
   IsArray,
   IsDefined,
+  IsDate,
   IsEnum,
   IsOptional,
   IsString,
   IsUrl,
   IsUUID,
   Matches,
+  MaxDate,
   MaxLength,
   MinLength,
   ValidateBy,
@@ -73,6 +75,16 @@ export class CreateClientDto {
   @MaxLength(4096)
   @IsString()
   clientSecret!: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: "When the secret was issued (e.g. its vault's creation date): the estate report ages secrets by it.",
+  })
+  @IsOptional()
+  @MaxDate(() => new Date(), { message: 'must not be in the future' })
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @Type(() => Date)
+  secretIssuedAt?: Date;
 
   @ApiPropertyOptional({
     description: 'RFC 7592 registration access token. Encrypted at rest; never returned.',

@@ -31,6 +31,7 @@ export function newClientEntity(input: CreateClientDto, cipher: EnvelopeCipher, 
     secretCiphertext: cipher.encrypt(input.clientSecret, secretContext.clientSecret(id)),
     secretFingerprint: cipher.fingerprint(input.clientSecret),
     secretStatus: SecretStatus.Present,
+    secretIssuedAt: input.secretIssuedAt ?? null,
     secretRevokedAt: null,
     secretRevocationProbeId: null,
     registrationAccessTokenCiphertext: input.registrationAccessToken

@@ -54,9 +54,10 @@ export function controlFindings({ totals: t, secretAges, lastVerified }: Control
       topic: 'Passwords of application and system accounts protected against misuse',
       observation:
         `${t.secretsRevoked} shared secrets were revoked at the server (a token request with the old secret refused ` +
-        `with invalid_client) and Keyshift's copy destroyed; ${t.onSharedSecret} remain, ${oldSecrets} of them known ` +
-        `to Keyshift for 90 days or more. ${t.keysPastRotation} active keys are older than their rotation period.`,
-      evidence: 'Secret age and key age charts; CSV columns secret_status, secret_revoked_at, key_past_rotation',
+        `with invalid_client) and Keyshift's copy destroyed; ${t.onSharedSecret} remain, ${oldSecrets} of them ` +
+        `90 days old or more. ${t.keysPastRotation} active keys are older than their rotation period.`,
+      evidence:
+        'Secret age and key age charts; CSV columns secret_status, secret_issued_at, secret_revoked_at, key_past_rotation',
     },
     {
       framework: 'PCI DSS 4.0',

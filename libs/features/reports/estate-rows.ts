@@ -21,6 +21,8 @@ export interface EstateRow {
   successorClientId: string | null;
   secret: {
     status: 'present' | 'revoked';
+    /** When the secret was issued, where the import said; null if unknown. */
+    issuedAt: string | null;
     /** Since when Keyshift has known the secret (its import). */
     knownSince: string;
     revokedAt: string | null;
@@ -60,6 +62,7 @@ export const ESTATE_CSV_COLUMNS = [
   'strategy',
   'successor_client_id',
   'secret_status',
+  'secret_issued_at',
   'secret_known_since',
   'secret_revoked_at',
   'secret_revocation_probe_id',
@@ -101,6 +104,7 @@ export function csvRecordOf(r: EstateRow): EstateCsvRecord {
     strategy: r.strategy,
     successor_client_id: r.successorClientId,
     secret_status: r.secret.status,
+    secret_issued_at: r.secret.issuedAt,
     secret_known_since: r.secret.knownSince,
     secret_revoked_at: r.secret.revokedAt,
     secret_revocation_probe_id: r.secret.evidenceProbeId,
@@ -143,7 +147,7 @@ export function estateRowsQuery(filter: EstateFilter, now: Date): { sql: string;
     sql: `SELECT c.id, c.client_id, c.authorization_server_id, s.name AS server_name, c.owner, c.tags, c.phase,
         c.state, c.paused, c.state_reason, c.auth_method, c.registration_state->>'authMethod' AS auth_method_at_server,
         c.target_auth_method, c.target_sender_constraint, c.target_strategy, c.successor_client_id,
-        c.secret_status, c.created_at, c.secret_revoked_at, c.secret_revocation_probe_id, c.campaign_id,
+        c.secret_status, c.secret_issued_at, c.created_at, c.secret_revoked_at, c.secret_revocation_probe_id, c.campaign_id,
         ${ROTATION_PERIOD_SQL} AS rotation_period_days,
         (SELECT json_agg(json_build_object('kid', k.kid, 'alg', k.alg, 'state', k.state, 'origin', k.origin,
             'since', coalesce(k.activated_at, k.created_at)) ORDER BY k.created_at)
@@ -176,6 +180,7 @@ export interface EstateDbRow {
   target_strategy: string;
   successor_client_id: string | null;
   secret_status: string;
+  secret_issued_at: Date | null;
   created_at: Date;
   secret_revoked_at: Date | null;
   secret_revocation_probe_id: string | null;
@@ -221,6 +226,7 @@ export function estateRowOf(r: EstateDbRow): EstateRow {
     successorClientId: r.successor_client_id,
     secret: {
       status: r.secret_status === 'shredded' ? 'revoked' : 'present',
+      issuedAt: r.secret_issued_at?.toISOString() ?? null,
       knownSince: r.created_at.toISOString(),
       revokedAt: r.secret_revoked_at?.toISOString() ?? null,
       evidenceProbeId: r.secret_revocation_probe_id,

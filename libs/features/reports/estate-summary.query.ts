@@ -133,13 +133,13 @@ function ageFilters(column: string, nowParam: string, limits: [string, number][]
 }
 
 /**
- * Age of a secret: since Keyshift first knew it (import). The server's issue date is not in
- * RFC 7591's read response for every server, so this is the age Keyshift can vouch for.
+ * Age of a secret: since its issue date where the import gave one (`secretIssuedAt`, e.g. from a
+ * vault), else since Keyshift first knew it: not every server's RFC 7592 read says when it issued one.
  */
 async function secretAgeCounts(db: Queryable, where: string, params: unknown[], now: Date) {
   const p = [...params, now];
   const [row] = (await db.query(
-    `SELECT ${ageFilters('c.created_at', `$${p.length}`, [
+    `SELECT ${ageFilters('coalesce(c.secret_issued_at, c.created_at)', `$${p.length}`, [
       ['d30', 30],
       ['d90', 90],
       ['d180', 180],

@@ -62,7 +62,7 @@ export interface EstateSummary {
   };
   /** Clients currently in each phase, in phase order (vendor_check … completed). */
   phases: { phase: string; count: number; byState: Record<string, number> }[];
-  /** Clients still on a shared secret, by how long Keyshift has known that secret. */
+  /** Clients still on a shared secret, by the secret's age (issue date where imported, else since import). */
   secretAges: CountBucket[];
   /** Per day, clients holding a shared secret at the end of that day (oldest first). */
   secretsRemaining: { date: string; remaining: number }[];

@@ -253,7 +253,7 @@ function drawTrends(doc: PDFKit.PDFDocument, summary: EstateSummary): void {
   heading(
     doc,
     'Age of shared secrets still in use',
-    `How long Keyshift has known each secret (${formatCount(secretsInUse)} in all).`,
+    `Age of each secret: since its issue date where the import gave one, else since Keyshift has known it (${formatCount(secretsInUse)} in all).`,
     layout.secretAges.box.y - 42,
   );
   drawHorizontalBars(
