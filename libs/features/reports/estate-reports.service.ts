@@ -53,7 +53,8 @@ export class EstateReports {
     ]);
     const day = this.clock.now().toISOString().slice(0, 10);
     return {
-      body: Readable.from(this.chunks(scope, format, section)),
+      // One chunk buffered ahead: chunks waiting on a slow socket would otherwise survive into the old generation.
+      body: Readable.from(this.chunks(scope, format, section), { highWaterMark: 1 }),
       contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
       filename: `keyshift-estate${section === 'summary' ? '-summary' : ''}-${day}.${format}`,
     };
