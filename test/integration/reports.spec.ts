@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { get } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { Phase, PhaseState } from '@keyshift/domain';
 import { ReportTickHandler } from '@keyshift/features/reports/report-tick.handler';
 import { canonicalize } from 'json-canonicalize';
@@ -275,6 +277,36 @@ describe('audit reports over a migrated estate', () => {
     await rig.worker.get(ReportTickHandler).handle({ tick: 1 });
     expect(await rig.ds.query('SELECT 1 FROM report_chunks WHERE report_id = $1', [lost.id])).toEqual([]);
     await http().get(`/v1/reports/${lost.id}`).set(admin).expect(404);
+  });
+
+  it('a reader who hangs up mid-report gives its snapshot and connection back', async () => {
+    // Enough rows that the stream is still running when the reader goes; blocked, so no worker takes them.
+    await rig.ds.query(
+      `INSERT INTO clients (id, authorization_server_id, client_id, auth_method, secret_status, target_auth_method,
+         target_sender_constraint, target_strategy, owner, phase, state, version, created_at, updated_at)
+       SELECT gen_random_uuid(), $1, 'bulk-' || i, 'client_secret_basic', 'present', 'private_key_jwt', 'none',
+         'in_place', 'bulk', 'vendor_check', 'blocked', 1, now(), now() FROM generate_series(1, 20000) i`,
+      [rig.serverId],
+    );
+    const { port } = rig.api.getHttpServer().address() as AddressInfo;
+    // More abandoned reports than the API has connections (KEYSHIFT_DB_POOL_SIZE, 10).
+    for (let i = 0; i < 12; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = get(
+          { host: '127.0.0.1', port, path: '/v1/reports/estate?format=csv&owner=bulk', headers: admin },
+          (res) => res.once('data', () => (req.destroy(), resolve())),
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve() : reject(e)));
+      });
+    }
+    const open = () =>
+      rig.ds.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE '%FROM clients c%'`,
+      );
+    await waitFor(open, ([r]) => r.n === 0, 10_000);
+    const whole = await http().get('/v1/reports/estate?format=csv&owner=bulk').set(admin).expect(200);
+    expect(parse(whole.text, { columns: true })).toHaveLength(20_000);
   });
 
   it('refuses bad report requests with a 400 naming the field', async () => {
