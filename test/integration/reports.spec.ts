@@ -150,15 +150,19 @@ describe('audit reports over a migrated estate', () => {
     const res = await http().get(`/v1/clients/${done.id}/evidence`).set(admin).expect(200);
     expect(res.headers['content-type']).toContain('application/jose');
     const jws = res.text;
-    noSecretsIn(Buffer.from(jws.split('.')[1], 'base64url').toString());
+    const payloadText = Buffer.from(jws.split('.')[1], 'base64url').toString();
+    noSecretsIn(payloadText);
+    expect(payloadText).not.toMatch(/"(d|p|q|dp|dq|qi|k)":/);
     const jwks = (await http().get('/.well-known/jwks.json').expect(200)).body;
     for (const k of jwks.keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k).not.toHaveProperty(m);
     expect(decodeProtectedHeader(jws)).toMatchObject({ alg: 'ES256', typ: 'keyshift-evidence+jws' });
     const { payload } = await compactVerify(jws, createLocalJWKSet(jwks));
     const pack = JSON.parse(Buffer.from(payload).toString());
     expect(pack).toMatchObject({ kind: 'keyshift.client_evidence', sub: done.id, client: { phase: 'completed' } });
-    // Every event in the pack is the stored one: its hash recomputes.
+    // Every event in the pack is the stored one: its hash recomputes; and they come in chain order.
     for (const e of pack.timeline) expect(reviewerHash(e)).toBe(e.hash);
+    const seqs = pack.timeline.map((e: { seq: string }) => Number(e.seq));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     // Every transition that cites a probe names one the pack carries; revocation cites the refused one.
     const probes = new Map(pack.probes.map((p: { id: string }) => [p.id, p]));
     const cited = pack.timeline.filter((e: { evidenceProbeId: string | null }) => e.evidenceProbeId);
@@ -254,29 +258,64 @@ describe('audit reports over a migrated estate', () => {
     expect(campaignPack.campaignEvents.length).toBeGreaterThan(0);
   });
 
-  it('a report whose job was lost is queued again by the tick; an expired one is deleted', async () => {
-    const lost = (
-      await http()
+  it('the tick hands out reports whose job or worker was lost, passes by a live one, fails a spent one; expired ones go', async () => {
+    // Rows as Redis loss and dead workers leave them: no job anywhere for any of them.
+    const row = async (status: string, attempts: number) =>
+      (
+        await rig.ds.query(
+          `INSERT INTO reports (id, kind, format, params, status, requested_by, attempts, created_at, started_at, expires_at)
+           VALUES (gen_random_uuid(), 'estate', 'csv', $1, $2, 'test', $3, now() - interval '1 hour',
+             CASE WHEN $2 = 'running' THEN now() - interval '1 hour' END, now() + interval '1 day') RETURNING id`,
+          [{ owner: 'team-reports', probe: `${status}-${attempts}` }, status, attempts],
+        )
+      )[0].id as string;
+    const lostJob = await row('queued', 0);
+    const deadWorker = await row('running', 1);
+    const live = await row('running', 1);
+    const spent = await row('running', 3);
+    const status = async (id: string) => (await http().get(`/v1/reports/${id}`).set(admin)).body;
+
+    // A live render holds its row's lock: the tick must leave it be.
+    const runner = rig.ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await runner.query('SELECT id FROM reports WHERE id = $1 FOR UPDATE', [live]);
+    await rig.worker.get(ReportTickHandler).handle({ tick: 0 });
+    for (const id of [lostJob, deadWorker]) {
+      await waitFor(
+        () => status(id),
+        (r) => r.status === 'ready',
+        30_000,
+      );
+    }
+    expect(await status(deadWorker)).toMatchObject({ status: 'ready' });
+    expect((await rig.ds.query('SELECT attempts FROM reports WHERE id = $1', [deadWorker]))[0].attempts).toBe(2);
+    expect(await status(spent)).toMatchObject({ status: 'failed', error: expect.stringContaining('3 attempts') });
+    await runner.rollbackTransaction();
+    await runner.release();
+    expect(await status(live)).toMatchObject({ status: 'running' });
+
+    await rig.ds.query(`UPDATE reports SET expires_at = now() - interval '1 second' WHERE id = $1`, [lostJob]);
+    await rig.worker.get(ReportTickHandler).handle({ tick: 1 });
+    expect(await rig.ds.query('SELECT 1 FROM report_chunks WHERE report_id = $1', [lostJob])).toEqual([]);
+    await http().get(`/v1/reports/${lostJob}`).set(admin).expect(404);
+  });
+
+  it('asking again for a report on its way answers with the same report', async () => {
+    const ask = () =>
+      http()
         .post('/v1/reports')
         .set(admin)
-        .send({ kind: 'estate', format: 'csv', filter: { owner: 'team-reports' } })
-        .expect(202)
-    ).body;
-    // As if Redis lost the job before any worker took it: the row alone says it is owed.
-    await rig.ds.query(
-      `UPDATE reports SET status = 'queued', attempts = 0, created_at = now() - interval '1 hour' WHERE id = $1`,
-      [lost.id],
-    );
-    await rig.worker.get(ReportTickHandler).handle({ tick: 0 });
+        .send({ kind: 'estate', format: 'pdf', filter: { owner: 'nobody' } })
+        .expect(202);
+    const [first, second] = [(await ask()).body, (await ask()).body];
+    expect(second.id).toBe(first.id);
     await waitFor(
-      async () => (await http().get(`/v1/reports/${lost.id}`).set(admin)).body,
-      (r) => r.status === 'ready',
+      () => http().get(`/v1/reports/${first.id}`).set(admin),
+      (r) => r.body.status === 'ready',
       30_000,
     );
-    await rig.ds.query(`UPDATE reports SET expires_at = now() - interval '1 second' WHERE id = $1`, [lost.id]);
-    await rig.worker.get(ReportTickHandler).handle({ tick: 1 });
-    expect(await rig.ds.query('SELECT 1 FROM report_chunks WHERE report_id = $1', [lost.id])).toEqual([]);
-    await http().get(`/v1/reports/${lost.id}`).set(admin).expect(404);
+    expect((await ask()).body.id).not.toBe(first.id);
   });
 
   it('a reader who hangs up mid-report gives its snapshot and connection back', async () => {

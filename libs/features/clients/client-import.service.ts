@@ -276,8 +276,8 @@ export class ClientImportService {
       tags: input.tags ?? current.tags,
       registrationClientUri: input.registrationClientUri ?? current.registrationClientUri,
     };
-    // A new secret has the date given with it (or none); the same secret may have its date set.
-    if (secretChanged || input.secretIssuedAt !== undefined) after.secretIssuedAt = input.secretIssuedAt ?? null;
+    // A new secret is as old as the date given with it, else as this import; the same secret may have its date set.
+    if (secretChanged || input.secretIssuedAt !== undefined) after.secretIssuedAt = input.secretIssuedAt ?? now;
     const replaced: string[] = [];
     if (secretChanged) {
       after.secretCiphertext = this.cipher.encrypt(input.clientSecret, secretContext.clientSecret(current.id));

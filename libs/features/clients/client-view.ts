@@ -162,6 +162,7 @@ export function auditSummary(v: ClientView): Record<string, unknown> {
     authorizationServerId: v.authorizationServerId,
     authMethod: v.authMethod,
     secret: v.secret.status,
+    secretIssuedAt: v.secret.issuedAt,
     hasRegistrationAccessToken: v.registration.hasAccessToken,
     target: v.target,
     owner: v.owner,

@@ -43,9 +43,9 @@ export function controlFindings({ totals: t, secretAges, lastVerified }: Control
       reference: '§5.3.2.1',
       topic: 'Client authentication (private_key_jwt or MTLS) and sender-constrained tokens',
       observation:
-        `${t.keyAuthenticated} clients authenticate with private_key_jwt and ${t.senderConstrained} of them are ` +
-        `sender-constrained by DPoP; ${t.clients - t.keyAuthenticated} clients do not yet meet either requirement ` +
-        `as far as Keyshift's probes show.`,
+        `${t.keyAuthenticated} of ${t.clients} clients authenticate with private_key_jwt and ${t.senderConstrained} ` +
+        `receive DPoP-bound tokens, as Keyshift's probes show; ${t.clients - t.keyAuthenticated} do not yet ` +
+        `authenticate with a key and ${t.clients - t.senderConstrained} are not yet sender-constrained.`,
       evidence: 'Phase funnel; CSV/JSON per client',
     },
     {

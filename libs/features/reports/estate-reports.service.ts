@@ -52,9 +52,17 @@ export class EstateReports {
       },
     ]);
     const day = this.clock.now().toISOString().slice(0, 10);
+    // The first chunk is read here, so a failure to open the snapshot or build the summary is an
+    // ordinary error answer (through the API's filter), not a broken 200.
+    const chunks = this.chunks(scope, format, section);
+    const first = await chunks.next();
+    const rest = async function* () {
+      if (!first.done) yield first.value;
+      yield* chunks;
+    };
     return {
       // One chunk buffered ahead: chunks waiting on a slow socket would otherwise survive into the old generation.
-      body: Readable.from(this.chunks(scope, format, section), { highWaterMark: 1 }),
+      body: Readable.from(rest(), { highWaterMark: 1 }),
       contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
       filename: `keyshift-estate${section === 'summary' ? '-summary' : ''}-${day}.${format}`,
     };

@@ -234,7 +234,7 @@ async function secretHistory(db: Queryable, where: string, params: unknown[], no
 
 async function lastVerification(db: Queryable): Promise<{ seq: string; at: string } | null> {
   const [row] = (await db.query(
-    `SELECT seq::text AS seq, verified_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`,
+    `SELECT seq::text AS seq, verified_at FROM audit_checkpoints ORDER BY audit_checkpoints.seq DESC LIMIT 1`,
   )) as { seq: string; verified_at: Date }[];
   return row ? { seq: row.seq, at: row.verified_at.toISOString() } : null;
 }

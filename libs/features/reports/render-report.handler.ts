@@ -2,9 +2,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, Logger, LOGGER } from '@keyshift/common';
+import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
-import type { Job } from 'bullmq';
 import { write } from '@keyshift/database';
 import { DataSource } from 'typeorm';
 import { EstateReports } from './estate-reports.service';
@@ -14,14 +13,18 @@ import { renderEstatePdf } from './pdf/estate-pdf';
 import { ReportEntity, ReportFormat, ReportKind, ReportStatus } from './report.entity';
 import { ReportChunkWriter } from './report-store';
 
-/**
- * Produces one requested report into `report_chunks`. The chunks and the `ready` status commit
- * together, so a worker killed halfway leaves a report that is still queued/running with no
- * content, and the next attempt starts it again from nothing.
- */
-/** Tries of one report, counted on its row across lost jobs too. */
+/** Tries of one report, counted on its row (a worker killed by it counts too). */
 export const REPORT_MAX_ATTEMPTS = 3;
 
+/**
+ * Produces one requested report into `report_chunks`.
+ *
+ * The report row's lock is the proof that a worker is rendering it: the render transaction holds
+ * `FOR UPDATE` on the row from its claim to its commit, where the chunks and `ready` land together.
+ * A duplicate delivery finds the row locked (SKIP LOCKED) and leaves; a worker killed halfway loses
+ * its transaction, so the row is unlocked, still `running`, with no chunks, and the tick hands it
+ * out again. Retries are the tick's, never BullMQ's, so an attempt is counted once, on the row.
+ */
 @Injectable()
 export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
   readonly name = JobName.ReportRender;
@@ -34,11 +37,18 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async handle(data: PayloadOf<JobName.ReportRender>, job?: Job): Promise<void> {
-    const report = await this.start(data.reportId);
-    if (!report) return;
+  async handle(data: PayloadOf<JobName.ReportRender>): Promise<void> {
+    if (!(await this.claim(data.reportId))) return;
     try {
       await this.dataSource.transaction(async (m) => {
+        const [report] = (await m
+          .getRepository(ReportEntity)
+          .createQueryBuilder('r')
+          .setLock('pessimistic_write')
+          .setOnLocked('skip_locked')
+          .where('r.id = :id AND r.status = :running', { id: data.reportId, running: ReportStatus.Running })
+          .getMany()) as ReportEntity[];
+        if (!report) return; // another delivery holds it, or it is gone
         const writer = new ReportChunkWriter(m, report.id);
         await pipeline(await this.content(report), writer);
         await m.query(
@@ -48,41 +58,38 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
         );
       });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const lastTry =
-        report.attempts >= REPORT_MAX_ATTEMPTS || !job || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      this.logger.warn({ reportId: report.id, err: message, lastTry }, 'report failed');
-      // Never over a `ready` written meanwhile by a duplicate delivery of the same job.
-      await this.dataSource.query(`UPDATE reports SET status = $2, error = $3 WHERE id = $1 AND status <> 'ready'`, [
-        report.id,
-        lastTry ? ReportStatus.Failed : ReportStatus.Queued,
-        message.slice(0, 500),
-      ]);
-      if (!lastTry) throw error;
+      // The reason stays in the log with a reference; the row (and so the API) says only what failed.
+      const reference = newId();
+      this.logger.warn({ reportId: data.reportId, reference, err: (error as Error).message }, 'report failed');
+      await this.dataSource.query(
+        `UPDATE reports SET status = CASE WHEN attempts >= $2 THEN 'failed' ELSE 'queued' END, error = $3
+         WHERE id = $1 AND status = 'running'`,
+        [data.reportId, REPORT_MAX_ATTEMPTS, `the report could not be produced (log reference ${reference})`],
+      );
     }
   }
 
-  /** Claims the report (counting the attempt), or null if it is gone, done or given up on. */
-  private async start(reportId: string): Promise<ReportEntity | null> {
+  /**
+   * Moves a queued report to running and counts the attempt, committed before the work so that a
+   * report that kills its worker is given up on after REPORT_MAX_ATTEMPTS. False: nothing to do.
+   */
+  private async claim(reportId: string): Promise<boolean> {
     const { count } = await write(
       this.dataSource.manager,
       `UPDATE reports SET status = 'running', attempts = attempts + 1, started_at = $2
-       WHERE id = $1 AND status IN ('queued', 'running')`,
-      [reportId, this.clock.now()],
+       WHERE id = $1 AND status = 'queued' AND attempts < $3`,
+      [reportId, this.clock.now(), REPORT_MAX_ATTEMPTS],
     );
-    if (count === 0) return null;
-    return this.dataSource.getRepository(ReportEntity).findOneOrFail({ where: { id: reportId } });
+    return count === 1;
   }
 
   private async content(report: ReportEntity): Promise<Readable> {
     switch (report.kind) {
       case ReportKind.Estate: {
-        const filter = report.params as EstateFilter;
+        const { section, ...filter } = report.params as EstateFilter & { section?: string };
         if (report.format === ReportFormat.Pdf) return renderEstatePdf(await this.estate.summary(filter));
         const format = report.format === ReportFormat.Csv ? 'csv' : 'json';
-        return Readable.from(
-          this.estate.chunks(filter, format, report.params.section === 'summary' ? 'summary' : 'clients'),
-        );
+        return Readable.from(this.estate.chunks(filter, format, section === 'summary' ? 'summary' : 'clients'));
       }
       case ReportKind.CampaignEvidence: {
         const { jws } = await this.evidence.campaign(report.params.campaignId, report.requestedBy);

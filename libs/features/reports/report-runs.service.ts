@@ -66,6 +66,20 @@ export class ReportRuns {
   ) {}
 
   async request(kind: ReportKind, format: ReportFormat, params: Record<string, string>, actor: string) {
+    // The same report already on its way is the answer: repeated requests do not pile up work.
+    const pending = await this.dataSource
+      .getRepository(ReportEntity)
+      .createQueryBuilder('r')
+      .where(
+        `r.kind = :kind AND r.format = :format AND r.params = :params::jsonb AND r.status IN ('queued', 'running')`,
+        {
+          kind,
+          format,
+          params: JSON.stringify(params),
+        },
+      )
+      .getOne();
+    if (pending) return viewOf(pending);
     const now = this.clock.now();
     const report: ReportEntity = {
       id: newId(),
@@ -129,7 +143,10 @@ export class ReportRuns {
         error: report.error,
       });
     }
-    return { report: viewOf(report), body: readReportChunks((sql, p) => this.dataSource.query(sql, p), id) };
+    return {
+      report: viewOf(report),
+      body: readReportChunks((sql, p) => this.dataSource.query(sql, p), id, Number(report.byteSize)),
+    };
   }
 
   private async find(id: string): Promise<ReportEntity> {

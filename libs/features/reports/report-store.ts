@@ -53,19 +53,25 @@ export class ReportChunkWriter extends Writable {
   }
 }
 
-/** A stored report's content, read back one chunk per query. */
+/**
+ * A stored report's content, read back one chunk per query. It must add up to `byteSize`: a chunk
+ * gone meanwhile (the report expired mid-download) fails the stream rather than ending it short.
+ */
 export function readReportChunks(
   query: (sql: string, params: unknown[]) => Promise<unknown>,
   reportId: string,
+  byteSize: number,
 ): Readable {
   return Readable.from(
     (async function* () {
-      for (let seq = 0; ; seq++) {
+      let read = 0;
+      for (let seq = 0; read < byteSize; seq++) {
         const [row] = (await query('SELECT data FROM report_chunks WHERE report_id = $1 AND seq = $2', [
           reportId,
           seq,
         ])) as { data: Buffer }[];
-        if (!row) return;
+        if (!row) throw new Error(`report ${reportId} lost chunk ${seq} while it was being read`);
+        read += row.data.length;
         yield row.data;
       }
     })(),

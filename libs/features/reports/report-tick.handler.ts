@@ -5,11 +5,14 @@ import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/
 import { DataSource } from 'typeorm';
 import { REPORT_MAX_ATTEMPTS } from './render-report.handler';
 
-/** A report still queued after this long, or running this long, lost its job (Redis emptied, worker killed). */
-const QUEUED_GRACE_SECONDS = 60;
-const RUNNING_GRACE_SECONDS = 15 * 60;
+/** A report queued this long without being claimed, or left running unlocked this long, lost its job. */
+const GRACE_SECONDS = 60;
 
-/** Deletes expired reports (their chunks cascade) and re-queues reports whose job was lost. */
+/**
+ * Deletes expired reports (their chunks cascade) and hands out again the reports whose job was
+ * lost (Redis emptied) or whose worker died (row `running` but unlocked): a live render holds the
+ * row's lock, so SKIP LOCKED passes it by. A report out of attempts is failed.
+ */
 @Injectable()
 export class ReportTickHandler implements JobHandler<JobName.ReportTick> {
   readonly name = JobName.ReportTick;
@@ -23,19 +26,26 @@ export class ReportTickHandler implements JobHandler<JobName.ReportTick> {
   async handle(_data: PayloadOf<JobName.ReportTick>): Promise<void> {
     const now = this.clock.now();
     await this.dataSource.query('DELETE FROM reports WHERE expires_at <= $1', [now]);
-    await this.dataSource.query(
-      `UPDATE reports SET status = 'failed', error = 'the worker stopped while producing it, ' || attempts || ' times'
-       WHERE status = 'running' AND attempts >= $2 AND started_at < $1::timestamptz - make_interval(secs => $3)`,
-      [now, REPORT_MAX_ATTEMPTS, RUNNING_GRACE_SECONDS],
-    );
-    const lost = (await this.dataSource.query(
-      `SELECT id, attempts FROM reports
-       WHERE (status = 'queued' AND coalesce(started_at, created_at) < $1::timestamptz - make_interval(secs => $2))
-          OR (status = 'running' AND started_at < $1::timestamptz - make_interval(secs => $3))`,
-      [now, QUEUED_GRACE_SECONDS, RUNNING_GRACE_SECONDS],
-    )) as { id: string; attempts: number }[];
+    const owed = await this.dataSource.transaction(async (m) => {
+      const rows = (await m.query(
+        `SELECT id, attempts FROM reports
+         WHERE status IN ('queued', 'running') AND coalesce(started_at, created_at) < $1::timestamptz - make_interval(secs => $2)
+         FOR UPDATE SKIP LOCKED`,
+        [now, GRACE_SECONDS],
+      )) as { id: string; attempts: number }[];
+      const spent = rows.filter((r) => r.attempts >= REPORT_MAX_ATTEMPTS).map((r) => r.id);
+      const again = rows.filter((r) => r.attempts < REPORT_MAX_ATTEMPTS);
+      await m.query(
+        `UPDATE reports SET status = 'failed', error = 'the report could not be produced in ' || attempts || ' attempts'
+         WHERE id = ANY($1::uuid[])`,
+        [spent],
+      );
+      await m.query(`UPDATE reports SET status = 'queued' WHERE id = ANY($1::uuid[])`, [again.map((r) => r.id)]);
+      return again;
+    });
+    // The attempt count names the job, so a retry is a new job while a pending one is not duplicated.
     await this.jobs.enqueueMany(
-      lost.map((r): JobPayload => ({ name: JobName.ReportRender, data: { reportId: r.id, attempt: r.attempts } })),
+      owed.map((r): JobPayload => ({ name: JobName.ReportRender, data: { reportId: r.id, attempt: r.attempts } })),
     );
   }
 }

@@ -54,7 +54,7 @@ export class ReportSigner {
   async sign(payload: object): Promise<{ jws: string; kid: string }> {
     const { kid, alg, key } = await this.activeKey();
     const jws = await new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8'))
-      .setProtectedHeader({ alg, kid, typ: EVIDENCE_TYP, cty: 'json' })
+      .setProtectedHeader({ alg, kid, typ: EVIDENCE_TYP })
       .sign(key);
     return { jws, kid };
   }
@@ -75,6 +75,8 @@ export class ReportSigner {
   async rotate(actor: string): Promise<{ kid: string; retiredKid: string | null }> {
     const next = await this.newKeyRow();
     const retired = await this.dataSource.transaction(async (m) => {
+      // Serialises rotations: a second one waits here, then retires the key the first one made.
+      await m.query(`SELECT id FROM signing_keys WHERE state = 'active' FOR UPDATE`);
       const {
         rows: [old],
       } = await write<{ kid: string }>(

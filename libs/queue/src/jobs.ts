@@ -196,9 +196,9 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
     removeOnFail: { count: 100 },
   },
   [JobName.ReportRender]: {
-    // The report row records each attempt; the tick re-queues one whose job was lost.
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 5_000 },
+    // Retries are the reports tick's: it counts each attempt on the report row and re-queues under
+    // a new id, so BullMQ itself must not run a job twice.
+    attempts: 1,
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 1_000 },
   },

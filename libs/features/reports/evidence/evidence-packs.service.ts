@@ -114,7 +114,7 @@ export class EvidencePacks {
       },
       keys,
       timeline: timeline.map((e) => ({ ...e, evidenceProbeId: citedProbeId(e) })),
-      probes: await evidenceProbes(db, [id], cited),
+      ...(await probesMember(db, [id], cited)),
       secretAccesses: await secretAccesses(db, id),
       chain: await chainState(db),
     };
@@ -186,10 +186,16 @@ export class EvidencePacks {
       campaignEvents: await subjectEvents(db, 'campaign', [id]),
       members: memberViews,
       // Cited probes only: a campaign's soak probes would dwarf the rest; each client's own pack has them.
-      probes: await evidenceProbes(db, [], cited),
+      ...(await probesMember(db, [], cited)),
       chain: await chainState(db),
     };
   }
+}
+
+/** The pack's `probes`, and `probesOmitted` when older uncited ones were left out. */
+async function probesMember(db: Queryable, clientRowIds: string[], cited: string[]) {
+  const { probes, omitted } = await evidenceProbes(db, clientRowIds, cited);
+  return omitted ? { probes, probesOmitted: omitted } : { probes };
 }
 
 function citedIds(events: AuditRecord[]): string[] {
@@ -199,12 +205,16 @@ function citedIds(events: AuditRecord[]): string[] {
   });
 }
 
-/** A transition as a campaign pack quotes it: its chain link and what it changed, not the whole event. */
+/**
+ * A transition as a campaign pack quotes it: its chain link (seq, prevHash, hash: match it against
+ * GET /v1/audit/events or the client's own pack, which has the whole event) and what it changed.
+ */
 function transitionLink(e: AuditRecord) {
   const after = e.after as { phase?: string; state?: string } | null;
   const before = e.before as { phase?: string; state?: string } | null;
   return {
     seq: e.seq,
+    prevHash: e.prevHash,
     hash: e.hash,
     occurredAt: e.occurredAt,
     actor: e.actor,

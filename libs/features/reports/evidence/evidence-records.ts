@@ -44,7 +44,7 @@ const MAX_PROBES = 2_000;
 export async function subjectEvents(db: Queryable, subjectType: string, ids: string[]): Promise<AuditRecord[]> {
   const rows = (await db.query(
     `SELECT seq::text AS seq, occurred_at, actor, action, subject_type, subject_id, before, after, prev_hash, hash
-     FROM audit_events WHERE subject_type = $1 AND subject_id = ANY($2::text[]) AND action <> $3 ORDER BY seq`,
+     FROM audit_events WHERE subject_type = $1 AND subject_id = ANY($2::text[]) AND action <> $3 ORDER BY audit_events.seq`,
     [subjectType, ids, SECRET_ACCESS],
   )) as AuditEventRow[];
   return rows.map(auditEventView);
@@ -65,17 +65,32 @@ export function citedProbeId(event: AuditRecord): string | null {
   return typeof evidence?.probeId === 'string' ? evidence.probeId : null;
 }
 
-/** Phase-evidence probes of these clients, plus any cited by id, newest last. */
-export async function evidenceProbes(db: Queryable, clientRowIds: string[], cited: string[]): Promise<ProbeRecord[]> {
-  return (await db.query(
-    `SELECT * FROM (
-       SELECT id, client_id AS "clientId", method, dpop, via, purpose, kid, outcome, error_code AS "errorCode",
-              http_status AS "httpStatus", token_type AS "tokenType", token_bound AS "tokenBound", detail,
-              created_at AS at
-       FROM probes WHERE (client_row_id = ANY($1::uuid[]) AND purpose = ANY($2::text[])) OR id = ANY($3::uuid[])
-       ORDER BY created_at DESC LIMIT ${MAX_PROBES}) p ORDER BY at, id`,
+const PROBE_COLUMNS = `id, client_id AS "clientId", method, dpop, via, purpose, kid, outcome, error_code AS "errorCode",
+  http_status AS "httpStatus", token_type AS "tokenType", token_bound AS "tokenBound", detail, created_at AS at`;
+
+/**
+ * Every probe a transition cites, always; beside them, the newest MAX_PROBES other phase-evidence
+ * probes of these clients (a long soak makes many), and how many older ones were left out.
+ */
+export async function evidenceProbes(
+  db: Queryable,
+  clientRowIds: string[],
+  cited: string[],
+): Promise<{ probes: ProbeRecord[]; omitted: number }> {
+  const citedProbes = (await db.query(`SELECT ${PROBE_COLUMNS} FROM probes WHERE id = ANY($1::uuid[])`, [
+    cited,
+  ])) as ProbeRecord[];
+  const others = (await db.query(
+    `SELECT ${PROBE_COLUMNS}, count(*) OVER ()::int AS total FROM probes
+     WHERE client_row_id = ANY($1::uuid[]) AND purpose = ANY($2::text[]) AND NOT (id = ANY($3::uuid[]))
+     ORDER BY created_at DESC LIMIT ${MAX_PROBES}`,
     [clientRowIds, EVIDENCE_PURPOSES, cited],
-  )) as ProbeRecord[];
+  )) as (ProbeRecord & { total: number })[];
+  const omitted = others.length ? others[0].total - others.length : 0;
+  const probes = [...citedProbes, ...others.map(({ total: _total, ...p }) => p)].sort(
+    (a, b) => a.at.getTime() - b.at.getTime() || a.id.localeCompare(b.id),
+  );
+  return { probes, omitted };
 }
 
 /** The chain's head at issue and the newest successful verification, for the pack's `chain` member. */
@@ -84,7 +99,7 @@ export async function chainState(db: Queryable) {
     'SELECT last_seq::text AS seq, last_hash AS hash FROM audit_chain_head WHERE id = 1',
   )) as { seq: string; hash: string }[];
   const [checkpoint] = (await db.query(
-    'SELECT seq::text AS seq, hash, verified_at, mode FROM audit_checkpoints ORDER BY seq DESC LIMIT 1',
+    'SELECT seq::text AS seq, hash, verified_at, mode FROM audit_checkpoints ORDER BY audit_checkpoints.seq DESC LIMIT 1',
   )) as { seq: string; hash: string; verified_at: Date; mode: string }[];
   return {
     hashRule: HASH_RULE,
