@@ -8,6 +8,8 @@ import { compactVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { clientReaches, MigrationRig, startMigrationRig } from '../support/migration-rig';
+import { EnvelopeCipher } from '@keyshift/crypto';
+import { secretContext } from '@keyshift/features/clients/secret-context';
 import { aClient } from '../support/factories';
 import { waitFor } from '../support/wait-for';
 
@@ -63,16 +65,29 @@ describe('audit reports over a migrated estate', () => {
   }, 120_000);
   afterAll(() => rig.close());
 
-  const noSecretsIn = (text: string) => {
+  /** Every secret of both clients: as registered, and the registration access token Keyshift holds now (rotated on each RFC 7592 PUT). */
+  const secretsOf = async () => {
+    const cipher = rig.worker.get(EnvelopeCipher);
+    const out: string[] = [];
     for (const c of [done, waiting]) {
-      expect(text).not.toContain(c.reg.client_secret);
-      expect(text).not.toContain(c.reg.registration_access_token);
+      out.push(c.reg.client_secret, c.reg.registration_access_token);
+      const row = await rig.row(c.id);
+      if (row.registrationAccessTokenCiphertext)
+        out.push(
+          cipher
+            .decrypt(row.registrationAccessTokenCiphertext, secretContext.registrationAccessToken(c.id))
+            .toString('utf8'),
+        );
     }
+    return out;
+  };
+  const noSecretsIn = async (text: string) => {
+    for (const secret of await secretsOf()) expect(text).not.toContain(secret);
   };
 
   it('JSON: a summary on top and one row per client, with the revocation date and its evidence probe', async () => {
     const res = await http().get('/v1/reports/estate?owner=team-reports').set(admin).expect(200);
-    noSecretsIn(res.text);
+    await noSecretsIn(res.text);
     const { summary, clients } = res.body;
     expect(summary.totals).toMatchObject({
       clients: 2,
@@ -93,7 +108,7 @@ describe('audit reports over a migrated estate', () => {
     ]);
     expect(summary.secretsRemaining.at(-1).remaining).toBe(1);
     // The remaining secret is aged by the issue date the import gave, not by its import.
-    expect(summary.secretAges).toContainEqual({ label: '180-365 days', count: 1 });
+    expect(summary.secretAges).toContainEqual({ label: '180-365 days', fromDays: 180, count: 1 });
     expect(summary.controls.map((c: { reference: string }) => c.reference)).toEqual(
       expect.arrayContaining(['§2.5', '8.6.3', 'CC6.1']),
     );
@@ -131,7 +146,7 @@ describe('audit reports over a migrated estate', () => {
     const res = await http().get('/v1/reports/estate?format=csv&owner=team-reports').set(admin).expect(200);
     expect(res.headers['content-type']).toContain('text/csv');
     expect(res.headers['content-disposition']).toMatch(/attachment; filename="keyshift-estate-\d{4}-\d\d-\d\d\.csv"/);
-    noSecretsIn(res.text);
+    await noSecretsIn(res.text);
     const rows = parse(res.text, { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === done.id)).toMatchObject({
@@ -151,7 +166,7 @@ describe('audit reports over a migrated estate', () => {
     expect(res.headers['content-type']).toContain('application/jose');
     const jws = res.text;
     const payloadText = Buffer.from(jws.split('.')[1], 'base64url').toString();
-    noSecretsIn(payloadText);
+    await noSecretsIn(payloadText);
     expect(payloadText).not.toMatch(/"(d|p|q|dp|dq|qi|k)":/);
     const jwks = (await http().get('/.well-known/jwks.json').expect(200)).body;
     for (const k of jwks.keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k).not.toHaveProperty(m);
@@ -245,6 +260,8 @@ describe('audit reports over a migrated estate', () => {
     const jws = (await http().get(`/v1/reports/${pack.body.id}/content`).set(admin)).text;
     const { payload } = await compactVerify(jws, createLocalJWKSet((await http().get('/.well-known/jwks.json')).body));
     const campaignPack = JSON.parse(Buffer.from(payload).toString());
+    await noSecretsIn(Buffer.from(payload).toString());
+    expect(Buffer.from(payload).toString()).not.toMatch(/"(d|p|q|dp|dq|qi|k)":/);
     expect(campaignPack.members).toEqual([
       expect.objectContaining({
         id: done.id,

@@ -293,11 +293,11 @@ function controls(t: EstateSummary['totals'], oldSecrets: number): EstateSummary
 export function anEstateSummary(overrides: Partial<EstateSummary> = {}): EstateSummary {
   const t = totals();
   const secretAges = [
-    { label: 'under 30 days', count: 412 },
-    { label: '30-90 days', count: 1208 },
-    { label: '90-180 days', count: 2044 },
-    { label: '180-365 days', count: 2311 },
-    { label: 'over 365 days', count: t.onSharedSecret - 412 - 1208 - 2044 - 2311 },
+    { label: 'under 30 days', fromDays: 0, count: 412 },
+    { label: '30-90 days', fromDays: 30, count: 1208 },
+    { label: '90-180 days', fromDays: 90, count: 2044 },
+    { label: '180-365 days', fromDays: 180, count: 2311 },
+    { label: 'over 365 days', fromDays: 365, count: t.onSharedSecret - 412 - 1208 - 2044 - 2311 },
   ];
   return {
     generatedAt: GENERATED_AT,
@@ -307,12 +307,12 @@ export function anEstateSummary(overrides: Partial<EstateSummary> = {}): EstateS
     secretAges,
     secretsRemaining: secretsRemaining(t.clients, t.onSharedSecret),
     keyAges: [
-      { label: '0-30 days', count: 3114 },
-      { label: '30-60 days', count: 2482 },
-      { label: '60-90 days', count: 1905 },
-      { label: '90-180 days', count: 1254 },
-      { label: '180-365 days', count: 237 },
-      { label: 'over 365 days', count: 37 },
+      { label: '0-30 days', fromDays: 0, count: 3114 },
+      { label: '30-60 days', fromDays: 30, count: 2482 },
+      { label: '60-90 days', fromDays: 60, count: 1905 },
+      { label: '90-180 days', fromDays: 90, count: 1254 },
+      { label: '180-365 days', fromDays: 180, count: 237 },
+      { label: 'over 365 days', fromDays: 365, count: 37 },
     ],
     failures: failures(),
     failuresTotal: t.failed + t.blocked,

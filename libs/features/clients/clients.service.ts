@@ -17,6 +17,7 @@ import {
   viewFromRow,
 } from './client-view';
 import { CreateClientDto, ListClientsQueryDto } from './clients.dto';
+import { clientScopeConditions } from './client-scope';
 import { secretContext } from './secret-context';
 
 const DEFAULT_PAGE = 50;
@@ -132,18 +133,9 @@ export class ClientsService {
   /** Keyset pagination in id (creation) order; each filter has an index that serves it. */
   async list(query: ListClientsQueryDto): Promise<Page<ClientView>> {
     const limit = query.limit ?? DEFAULT_PAGE;
-    const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (query.phase) add('phase = ?', query.phase);
-    if (query.state) add('state = ?', query.state);
-    if (query.authorizationServerId) add('authorization_server_id = ?', query.authorizationServerId);
-    if (query.owner) add('owner = ?', query.owner);
-    if (query.tag) add('tags @> ARRAY[?]::text[]', query.tag);
-    if (query.cursor) add('id > ?', decodeCursor(query.cursor, isUuid));
+    const where = clientScopeConditions(query, params, 'clients');
+    if (query.cursor) where.push(`clients.id > $${params.push(decodeCursor(query.cursor, isUuid))}`);
     params.push(limit + 1);
     const rows = (await this.dataSource.query(
       `SELECT ${CLIENT_VIEW_COLUMNS} FROM clients ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

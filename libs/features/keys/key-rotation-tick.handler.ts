@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { KeyRotations } from './key-rotations.service';
 import { RotationTrigger } from './key-rotation.entity';
-import { DEFAULT_ROTATION_POLICY, effectivePolicy, RotationPolicy, rotationDue } from './rotation-policy';
+import { effectivePolicy, ROTATION_PERIOD_DAYS_SQL, RotationPolicy, rotationDue } from './rotation-policy';
 
 const BATCH = 500;
 
@@ -57,13 +57,12 @@ export class KeyRotationTickHandler implements JobHandler<JobName.KeyRotationTic
          JOIN clients c ON c.id = k.client_row_id
          JOIN authorization_servers s ON s.id = c.authorization_server_id
          WHERE k.state = 'active' AND k.origin = 'managed' AND NOT c.paused
-           AND k.activated_at <= $1::timestamptz - make_interval(days => coalesce(
-                 (c.rotation_policy->>'periodDays')::int, (s.rotation_policy->>'periodDays')::int, $5))
+           AND k.activated_at <= $1::timestamptz - make_interval(days => ${ROTATION_PERIOD_DAYS_SQL})
            AND (k.activated_at, c.id) > ($2::timestamptz, $3::uuid)
            AND NOT EXISTS (SELECT 1 FROM key_rotations r WHERE r.client_row_id = c.id AND r.status <> 'done')
          ORDER BY k.activated_at, c.id
          LIMIT $4`,
-        [now, after.activatedAt, after.id, BATCH, DEFAULT_ROTATION_POLICY.periodDays],
+        [now, after.activatedAt, after.id, BATCH],
       )) as {
         id: string;
         activated_at: Date;

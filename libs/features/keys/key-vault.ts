@@ -20,9 +20,14 @@ export class KeyVault {
   }
 
   openKeyObject(keyId: string, sealed: Buffer): KeyObject {
-    const { kid: _kid, alg: _alg, use: _use, ...jwk } = this.openJwk(keyId, sealed);
-    return createPrivateKey({ key: jwk as never, format: 'jwk' });
+    return privateKeyObjectOf(this.openJwk(keyId, sealed));
   }
+}
+
+/** A private JWK as a node:crypto KeyObject (which refuses JOSE's metadata members). */
+export function privateKeyObjectOf(privateJwk: JWK): KeyObject {
+  const { kid: _kid, alg: _alg, use: _use, ...jwk } = privateJwk;
+  return createPrivateKey({ key: jwk as never, format: 'jwk' });
 }
 
 const context = (keyId: string) => `client_key:${keyId}`;

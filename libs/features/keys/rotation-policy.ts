@@ -12,6 +12,13 @@ export interface RotationPolicy {
 
 export const DEFAULT_ROTATION_POLICY: RotationPolicy = { periodDays: 90, window: null, overlapSeconds: null };
 
+/**
+ * effectivePolicy's period in SQL, over `clients c` joined to `authorization_servers s`: what the
+ * scheduler rotates by and what reports call "past rotation".
+ */
+export const ROTATION_PERIOD_DAYS_SQL = `coalesce((c.rotation_policy->>'periodDays')::int,
+  (s.rotation_policy->>'periodDays')::int, ${DEFAULT_ROTATION_POLICY.periodDays})`;
+
 /** The client's own policy, else its server's, else the default. */
 export function effectivePolicy(client: RotationPolicy | null, server: RotationPolicy | null): RotationPolicy {
   return client ?? server ?? DEFAULT_ROTATION_POLICY;

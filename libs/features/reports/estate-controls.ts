@@ -14,7 +14,7 @@ const pct = (n: number, of: number) => (of === 0 ? '0%' : `${((100 * n) / of).to
  * is the assessor's judgement over much more than Keyshift sees.
  */
 export function controlFindings({ totals: t, secretAges, lastVerified }: ControlInputs): ControlFinding[] {
-  const oldSecrets = secretAges.filter((b) => /^(90|180|365)/.test(b.label)).reduce((n, b) => n + b.count, 0);
+  const oldSecrets = secretAges.filter((b) => b.fromDays >= 90).reduce((n, b) => n + b.count, 0);
   const chain = lastVerified
     ? `The hash chain was last verified through event ${lastVerified.seq} at ${lastVerified.at}.`
     : 'The hash chain has not been verified yet (GET /v1/audit/verify).';

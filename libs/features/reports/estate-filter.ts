@@ -1,19 +1,12 @@
+import { clientScopeConditions } from '../clients/client-scope';
 import { EstateFilter } from './estate-summary';
 
 /**
  * The SQL condition that selects a report's clients (alias `c`), with its parameters appended to
- * `params`. The same filters as GET /v1/clients, served by the same indexes.
+ * `params`: the client list's own conditions, so both select the same clients.
  */
 export function estateWhere(filter: EstateFilter, params: unknown[]): string {
-  const where: string[] = [];
-  const add = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.authorizationServerId) add('c.authorization_server_id = ?', filter.authorizationServerId);
-  if (filter.owner) add('c.owner = ?', filter.owner);
-  if (filter.tag) add('c.tags @> ARRAY[?]::text[]', filter.tag);
-  if (filter.phase) add('c.phase = ?', filter.phase);
+  const where = clientScopeConditions(filter, params, 'c');
   return where.length ? where.join(' AND ') : 'TRUE';
 }
 

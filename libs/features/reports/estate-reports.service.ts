@@ -2,21 +2,22 @@ import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
-import type { PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { DataSource } from 'typeorm';
+import { CONTENT_TYPES } from './report-content-types';
+import { ReportFormat } from './report.entity';
 import { AuditLog } from '../audit/audit-log.service';
 import { estateCsv, estateJson, summaryCsv } from './estate-encoders';
 import { compactFilter } from './estate-filter';
 import { EstateDbRow, estateRowOf, estateRowsQuery, EstateRow } from './estate-rows';
 import { EstateFilter, EstateSummary } from './estate-summary';
 import { loadEstateSummary } from './estate-summary.query';
-import { inReadSnapshot } from './read-snapshot';
+import { inReadSnapshot, openReadSnapshot } from './read-snapshot';
 
 /** Rows the database cursor hands over at a time: the API's memory holds at most this many. */
 const CURSOR_BATCH = 250;
 
-export type StreamedFormat = 'csv' | 'json';
+export type StreamedFormat = ReportFormat.Csv | ReportFormat.Json;
 
 /**
  * Estate reports, read in one REPEATABLE READ READ ONLY snapshot so that the summary and every
@@ -63,7 +64,7 @@ export class EstateReports {
     return {
       // One chunk buffered ahead: chunks waiting on a slow socket would otherwise survive into the old generation.
       body: Readable.from(rest(), { highWaterMark: 1 }),
-      contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
+      contentType: CONTENT_TYPES[format],
       filename: `keyshift-estate${section === 'summary' ? '-summary' : ''}-${day}.${format}`,
     };
   }
@@ -80,25 +81,24 @@ export class EstateReports {
    */
   async *chunks(filter: EstateFilter, format: StreamedFormat, section: 'clients' | 'summary'): AsyncGenerator<string> {
     const scope = compactFilter(filter);
-    const runner = this.dataSource.createQueryRunner();
-    const client = (await runner.connect()) as PoolClient;
+    const snapshot = await openReadSnapshot(this.dataSource);
     let rows: QueryStream | null = null;
     try {
-      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const now = this.clock.now();
-      if (format === 'csv' && section === 'summary') {
-        yield summaryCsv(await loadEstateSummary(runner, scope, now));
+      if (format === ReportFormat.Csv && section === 'summary') {
+        yield summaryCsv(await loadEstateSummary(snapshot.runner, scope, now));
         return;
       }
-      const summary = format === 'json' ? await loadEstateSummary(runner, scope, now) : null;
+      const summary = format === ReportFormat.Json ? await loadEstateSummary(snapshot.runner, scope, now) : null;
       const { sql, params } = estateRowsQuery(scope, now);
-      rows = client.query(new QueryStream(sql, params, { batchSize: CURSOR_BATCH, highWaterMark: CURSOR_BATCH }));
+      rows = snapshot.client.query(
+        new QueryStream(sql, params, { batchSize: CURSOR_BATCH, highWaterMark: CURSOR_BATCH }),
+      );
       const estateRows = mapRows(rows);
       yield* summary ? estateJson(summary, estateRows) : estateCsv(estateRows);
     } finally {
       rows?.destroy();
-      await runner.query('ROLLBACK').catch(() => undefined);
-      await runner.release();
+      await snapshot.close();
     }
   }
 }

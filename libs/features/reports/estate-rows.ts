@@ -1,7 +1,7 @@
 import { Phase, PHASE_ORDER } from '@keyshift/domain';
 import { estateWhere } from './estate-filter';
 import { EstateFilter } from './estate-summary';
-import { ROTATION_PERIOD_SQL } from './estate-summary.query';
+import { ROTATION_PERIOD_DAYS_SQL } from '../keys/rotation-policy';
 
 const DAY_MS = 86_400_000;
 
@@ -148,7 +148,7 @@ export function estateRowsQuery(filter: EstateFilter, now: Date): { sql: string;
         c.state, c.paused, c.state_reason, c.auth_method, c.registration_state->>'authMethod' AS auth_method_at_server,
         c.target_auth_method, c.target_sender_constraint, c.target_strategy, c.successor_client_id,
         c.secret_status, c.secret_issued_at, c.created_at, c.secret_revoked_at, c.secret_revocation_probe_id, c.campaign_id,
-        ${ROTATION_PERIOD_SQL} AS rotation_period_days,
+        ${ROTATION_PERIOD_DAYS_SQL} AS rotation_period_days,
         (SELECT json_agg(json_build_object('kid', k.kid, 'alg', k.alg, 'state', k.state, 'origin', k.origin,
             'since', coalesce(k.activated_at, k.created_at)) ORDER BY k.created_at)
           FROM client_keys k WHERE k.client_row_id = c.id AND k.state <> 'retired') AS keys,
@@ -193,6 +193,10 @@ export interface EstateDbRow {
   report_now: Date;
 }
 
+/** Reports say `revoked`: the secret was refused at the server on evidence, and Keyshift's copy shredded. */
+export const reportedSecretStatus = (stored: string): 'present' | 'revoked' =>
+  stored === 'shredded' ? 'revoked' : 'present';
+
 const pastCutover = (phase: Phase) => PHASE_ORDER.indexOf(phase) > PHASE_ORDER.indexOf(Phase.Cutover);
 
 export function estateRowOf(r: EstateDbRow): EstateRow {
@@ -225,7 +229,7 @@ export function estateRowOf(r: EstateDbRow): EstateRow {
     strategy: r.target_strategy,
     successorClientId: r.successor_client_id,
     secret: {
-      status: r.secret_status === 'shredded' ? 'revoked' : 'present',
+      status: reportedSecretStatus(r.secret_status),
       issuedAt: r.secret_issued_at?.toISOString() ?? null,
       knownSince: r.created_at.toISOString(),
       revokedAt: r.secret_revoked_at?.toISOString() ?? null,

@@ -1,5 +1,5 @@
 import { Phase, PHASE_ORDER, PhaseState } from '@keyshift/domain';
-import { DEFAULT_ROTATION_POLICY } from '../keys/rotation-policy';
+import { ROTATION_PERIOD_DAYS_SQL } from '../keys/rotation-policy';
 import { controlFindings } from './estate-controls';
 import { estateWhere } from './estate-filter';
 import { CountBucket, EstateFailure, EstateFilter, EstateSummary } from './estate-summary';
@@ -16,10 +16,6 @@ export const HISTORY_DAYS = 90;
 
 const DAY_MS = 86_400_000;
 const KEY_AUTHENTICATED_PHASES = [Phase.SecretRevocation, Phase.SenderConstraint, Phase.Completed];
-
-/** The rotation period that applies to a client's key: its own policy, its server's, else the default. */
-export const ROTATION_PERIOD_SQL = `coalesce((c.rotation_policy->>'periodDays')::int,
-  (s.rotation_policy->>'periodDays')::int, ${DEFAULT_ROTATION_POLICY.periodDays})`;
 
 /**
  * The summary on top of an estate report: a handful of aggregate queries over the filtered
@@ -100,26 +96,27 @@ async function phaseCounts(db: Queryable, where: string, params: unknown[]): Pro
 interface BucketSpec {
   key: string;
   label: string;
+  fromDays: number;
 }
 
 const SECRET_AGE_BUCKETS: BucketSpec[] = [
-  { key: 'd30', label: 'under 30 days' },
-  { key: 'd90', label: '30-90 days' },
-  { key: 'd180', label: '90-180 days' },
-  { key: 'd365', label: '180-365 days' },
-  { key: 'older', label: '365 days or more' },
+  { key: 'd30', label: 'under 30 days', fromDays: 0 },
+  { key: 'd90', label: '30-90 days', fromDays: 30 },
+  { key: 'd180', label: '90-180 days', fromDays: 90 },
+  { key: 'd365', label: '180-365 days', fromDays: 180 },
+  { key: 'older', label: '365 days or more', fromDays: 365 },
 ];
 
 const KEY_AGE_BUCKETS: BucketSpec[] = [
-  { key: 'd30', label: 'under 30 days' },
-  { key: 'd60', label: '30-60 days' },
-  { key: 'd90', label: '60-90 days' },
-  { key: 'd180', label: '90-180 days' },
-  { key: 'older', label: '180 days or more' },
+  { key: 'd30', label: 'under 30 days', fromDays: 0 },
+  { key: 'd60', label: '30-60 days', fromDays: 30 },
+  { key: 'd90', label: '60-90 days', fromDays: 60 },
+  { key: 'd180', label: '90-180 days', fromDays: 90 },
+  { key: 'older', label: '180 days or more', fromDays: 180 },
 ];
 
 const bucketsOf = (row: Record<string, number>, specs: BucketSpec[]): CountBucket[] =>
-  specs.map((b) => ({ label: b.label, count: row[b.key] ?? 0 }));
+  specs.map((b) => ({ label: b.label, fromDays: b.fromDays, count: row[b.key] ?? 0 }));
 
 /** Age buckets of `column` against `now` ($n), as FILTER clauses over the given day limits. */
 function ageFilters(column: string, nowParam: string, limits: [string, number][]): string {
@@ -162,7 +159,7 @@ async function keyAgeCounts(db: Queryable, where: string, params: unknown[], now
       ['d180', 180],
     ])},
        count(*) FILTER (WHERE ${nowParam}::timestamptz - coalesce(k.activated_at, k.created_at)
-         >= make_interval(days => ${ROTATION_PERIOD_SQL}))::int AS past_rotation
+         >= make_interval(days => ${ROTATION_PERIOD_DAYS_SQL}))::int AS past_rotation
      FROM client_keys k
      JOIN clients c ON c.id = k.client_row_id
      JOIN authorization_servers s ON s.id = c.authorization_server_id

@@ -3,17 +3,16 @@
  * that fill it live in estate-summary.query.ts, the renderers only read it.
  */
 
-/** Which clients a report covers; every filter is optional and they combine with AND. */
-export interface EstateFilter {
-  authorizationServerId?: string;
-  owner?: string;
-  tag?: string;
-  phase?: string;
-}
+import type { ClientScope } from '../clients/client-scope';
+
+/** Which clients a report covers: the client list's filters, but for state (the report shows every state). */
+export type EstateFilter = Omit<ClientScope, 'state'>;
 
 export interface CountBucket {
   /** A human label, e.g. `30-90 days`. */
   label: string;
+  /** The bucket's lower bound in days, for arithmetic on buckets without parsing labels. */
+  fromDays: number;
   count: number;
 }
 

@@ -88,7 +88,7 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
       case ReportKind.Estate: {
         const { section, ...filter } = report.params as EstateFilter & { section?: string };
         if (report.format === ReportFormat.Pdf) return renderEstatePdf(await this.estate.summary(filter));
-        const format = report.format === ReportFormat.Csv ? 'csv' : 'json';
+        const format = report.format === ReportFormat.Csv ? ReportFormat.Csv : ReportFormat.Json;
         return Readable.from(this.estate.chunks(filter, format, section === 'summary' ? 'summary' : 'clients'));
       }
       case ReportKind.CampaignEvidence: {

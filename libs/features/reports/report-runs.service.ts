@@ -27,13 +27,6 @@ export interface ReportView {
   contentUrl: string | null;
 }
 
-export const CONTENT_TYPES: Record<ReportFormat, string> = {
-  [ReportFormat.Csv]: 'text/csv; charset=utf-8',
-  [ReportFormat.Json]: 'application/json',
-  [ReportFormat.Pdf]: 'application/pdf',
-  [ReportFormat.Jws]: 'application/jose',
-};
-
 function viewOf(r: ReportEntity): ReportView {
   return {
     id: r.id,
@@ -89,7 +82,6 @@ export class ReportRuns {
       status: ReportStatus.Queued,
       requestedBy: actor,
       error: null,
-      contentType: CONTENT_TYPES[format],
       byteSize: null,
       sha256: null,
       attempts: 0,

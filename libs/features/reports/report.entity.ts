@@ -56,9 +56,6 @@ export class ReportEntity {
   @Column('text', { nullable: true })
   error!: string | null;
 
-  @Column('text', { name: 'content_type', nullable: true })
-  contentType!: string | null;
-
   @Column('bigint', { name: 'byte_size', nullable: true })
   byteSize!: string | null;
 

@@ -7,7 +7,8 @@ import { actorOf, Principal } from '../api-tokens/principal';
 import { EstateReports } from './estate-reports.service';
 import { EvidencePacks } from './evidence/evidence-packs.service';
 import { ReportFormat, ReportKind } from './report.entity';
-import { CONTENT_TYPES as CONTENT_TYPE_OF, ReportRuns, ReportView } from './report-runs.service';
+import { CONTENT_TYPES } from './report-content-types';
+import { ReportRuns, ReportView } from './report-runs.service';
 import { EstateReportQueryDto, RequestReportDto } from './reports.dto';
 
 /** A 202 for work the worker will do, with where to look. */
@@ -39,7 +40,7 @@ export class ReportsController {
     @CurrentPrincipal() by: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { format = 'json', section = 'clients', ...filter } = q;
+    const { format = ReportFormat.Json, section = 'clients', ...filter } = q;
     if (format === ReportFormat.Pdf)
       return accepted(reply, await this.runs.requestFrom({ kind: ReportKind.Estate, format, filter }, actorOf(by)));
     const out = await this.estate.export(filter, format, section, actorOf(by));
@@ -71,7 +72,7 @@ export class ReportsController {
       .header('Repr-Digest', `sha-256=:${Buffer.from(report.sha256!, 'hex').toString('base64')}:`);
     return new StreamableFile(
       body,
-      download(CONTENT_TYPE_OF[report.format], `keyshift-${report.kind}-${report.id}.${report.format}`),
+      download(CONTENT_TYPES[report.format], `keyshift-${report.kind}-${report.id}.${report.format}`),
     );
   }
 

@@ -1,4 +1,4 @@
-import { createPrivateKey, KeyObject } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, newId } from '@keyshift/common';
@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { KeyAlgorithm } from '../keys/key-algorithms';
 import { KeyGenerator } from '../keys/key-generator';
+import { privateKeyObjectOf } from '../keys/key-vault';
 import { SigningKeyState } from './signing-key.entity';
 
 /** The JOSE header's `typ` of an evidence pack, so it cannot be mistaken for a token (RFC 8725 §3.11). */
@@ -149,12 +150,7 @@ export class ReportSigner {
       `SELECT id, kid, alg, private_key_ciphertext FROM signing_keys WHERE state = 'active'`,
     )) as { id: string; kid: string; alg: string; private_key_ciphertext: Buffer }[];
     if (!row) return null;
-    const {
-      kid: _kid,
-      alg: _alg,
-      use: _use,
-      ...jwk
-    } = JSON.parse(this.cipher.decrypt(row.private_key_ciphertext, context(row.id)).toString('utf8')) as JWK;
-    return { kid: row.kid, alg: row.alg, key: createPrivateKey({ key: jwk as never, format: 'jwk' }) };
+    const jwk = JSON.parse(this.cipher.decrypt(row.private_key_ciphertext, context(row.id)).toString('utf8')) as JWK;
+    return { kid: row.kid, alg: row.alg, key: privateKeyObjectOf(jwk) };
   }
 }

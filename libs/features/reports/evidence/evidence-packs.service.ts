@@ -6,6 +6,7 @@ import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../../audit/audit-log.service';
 import { ReportSigner } from '../../signing/report-signer';
+import { reportedSecretStatus } from '../estate-rows';
 import { Queryable } from '../estate-summary.query';
 import { inReadSnapshot } from '../read-snapshot';
 import {
@@ -105,7 +106,7 @@ export class EvidencePacks {
         },
         successorClientId: client.successor_client_id,
         secret: {
-          status: client.secret_status === 'shredded' ? 'revoked' : 'present',
+          status: reportedSecretStatus(String(client.secret_status)),
           revokedAt: (client.secret_revoked_at as Date | null)?.toISOString() ?? null,
           evidenceProbeId: client.secret_revocation_probe_id,
         },
@@ -171,7 +172,7 @@ export class EvidencePacks {
           state: m.state,
           stateReason: m.state_reason,
           secret: {
-            status: m.secret_status === 'shredded' ? 'revoked' : 'present',
+            status: reportedSecretStatus(m.secret_status),
             revokedAt: m.secret_revoked_at?.toISOString() ?? null,
             evidenceProbeId: m.secret_revocation_probe_id,
           },
