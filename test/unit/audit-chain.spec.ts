@@ -78,18 +78,7 @@ describe('audit chain', () => {
 
 /** The hash as it was computed before the fast path: every hash in existing chains was made this way. */
 function referenceHash(e: ChainedFields): string {
-  const canonical = canonicalize({
-    seq: e.seq,
-    occurredAt: e.occurredAt.toISOString(),
-    actor: e.actor,
-    action: e.action,
-    subjectType: e.subjectType,
-    subjectId: e.subjectId,
-    before: e.before,
-    after: e.after,
-    prevHash: e.prevHash,
-  });
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return createHash('sha256').update(referenceCanonical(e), 'utf8').digest('hex');
 }
 
 /** canonicalJson writes what json-canonicalize writes, or throws where it throws. */
