@@ -41,6 +41,8 @@ async function keyshiftRun(): Promise<{ seconds: number; report: string[] }> {
     KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
     KEYSHIFT_ADMIN_TOKEN: `bench_${randomBytes(24).toString('base64url')}`,
     KEYSHIFT_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // Exact host:port entries: the authorization server and Keyshift's own JWKS, nothing else.
+    KEYSHIFT_OUTBOUND_ALLOWLIST: `${new URL(as.issuer).host},127.0.0.1:${port}`,
     KEYSHIFT_RECONCILE_INTERVAL_SECONDS: '1',
     KEYSHIFT_RECONCILE_BATCH_SIZE: '1000',
     KEYSHIFT_CAMPAIGN_TICK_SECONDS: '1',
@@ -54,7 +56,6 @@ async function keyshiftRun(): Promise<{ seconds: number; report: string[] }> {
   const worker = startProcess('apps/worker/src/main.js', {
     DATABASE_URL: dbUrl(database),
     KEYSHIFT_REDIS_PREFIX: database,
-    KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1',
     KEYSHIFT_LOG_LEVEL: 'warn',
     ...common,
   });

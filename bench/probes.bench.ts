@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     KEYSHIFT_MASTER_KEY: masterKey,
     KEYSHIFT_ADMIN_TOKEN: adminToken,
     KEYSHIFT_RECONCILE_INTERVAL_SECONDS: '3600',
+    // Exact host:port: the authorization server and nothing else on the host.
+    KEYSHIFT_OUTBOUND_ALLOWLIST: new URL(issuer).host,
   };
   const api = await startApi(database, 3402, common);
   const worker = startProcess(
@@ -32,7 +34,6 @@ async function main(): Promise<void> {
     {
       DATABASE_URL: api.base && `postgres://postgres@127.0.0.1:5432/${database}`,
       KEYSHIFT_REDIS_PREFIX: database,
-      KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1',
       KEYSHIFT_LOG_LEVEL: 'warn',
       ...common,
     },

@@ -2,7 +2,7 @@
  * Issue 6's figures, against the real API (a child process) on a private database seeded straight
  * through SQL with 100,000 clients (one authorization server, spread over phases, states, owners and
  * tags; a third with keys; three probes each; shredded secrets past revocation) and 1,000,000
- * hash-chained audit events (hashed with the real `hashEvent`, so the chain verifies):
+ * hash-chained audit events (keyed with the real `ChainHasher` and the APIs' master key, so the chain verifies):
  *   (a) full chain verification, GET /v1/audit/verify?mode=full: wall time, and how long /health
  *       took meanwhile (the event loop must stay free); then an incremental one from its checkpoint.
  *       Baseline: a bare pg script reading the same rows in keyset batches and SHA-256-ing each
@@ -18,14 +18,15 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SystemClock } from '@keyshift/common';
 import { dataSourceOptions } from '@keyshift/database';
-import { GENESIS_HASH, hashEvent } from '@keyshift/features/audit/audit-chain';
+import { ChainHasher, GENESIS_HASH } from '@keyshift/features/audit/audit-chain';
 import { AuditLog, AuditVerifyTuning } from '@keyshift/features/audit/audit-log.service';
+import { deriveAuditKeys, headSealFields, seal } from '@keyshift/features/audit/audit-keys';
 import { estateRowsQuery } from '@keyshift/features/reports/estate-rows';
 import { admin, dbUrl, fmt, percentile, PG_ADMIN, startApi } from './support';
 
@@ -35,6 +36,10 @@ const KEEP = process.env.KEYSHIFT_BENCH_KEEP === '1';
 /** `verify` or `csv` runs only that part (on a kept database, a quick re-measure). */
 const ONLY = process.env.BENCH_ONLY;
 const PORT = 3411;
+/** One master key for every API this bench starts and for the events it seeds: the audit chain is keyed by it. */
+const MASTER_KEY = randomBytes(32);
+const AUDIT_KEYS = deriveAuditKeys(MASTER_KEY);
+const API_ENV = { KEYSHIFT_MASTER_KEY: MASTER_KEY.toString('base64') };
 const EVENT_BATCH = 10_000;
 const PHASES = [
   'vendor_check',
@@ -69,7 +74,7 @@ async function seeded(): Promise<boolean> {
 
 async function migrate(): Promise<void> {
   // Booting the API applies the migrations (under its advisory lock), as in production.
-  const api = await startApi(database, PORT);
+  const api = await startApi(database, PORT, API_ENV);
   await api.stop();
 }
 
@@ -223,7 +228,7 @@ function eventFor(i: number, c: SeedClient, serverId: string) {
   return { ...base, action: 'client.imported', before: null, after: summary(c, serverId, 1, 'vendor_check') };
 }
 
-/** 1M chained events: hashed in JS with the real hashEvent, inserted 10k per statement, two statements in flight. */
+/** 1M chained events: hashed in JS with the real ChainHasher, inserted 10k per statement, two statements in flight. */
 async function seedEvents(url: string): Promise<void> {
   const clients = await admin(async (c) => {
     const r = await c.query(
@@ -262,7 +267,11 @@ async function seedEvents(url: string): Promise<void> {
   ).rows as { indexname: string; indexdef: string }[];
   for (const i of indexes) await conns[0].query(`DROP INDEX "${i.indexname}"`);
   try {
-    const head = (await conns[0].query('SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1')).rows[0];
+    const head = (await conns[0].query('SELECT last_seq, last_hash, keyed_from FROM audit_chain_head WHERE id = 1'))
+      .rows[0];
+    // Keyed as AuditLog.append keys them (from the head's keyed_from, or from here on a chain never appended to).
+    const keyedFrom = String(head.keyed_from ?? Number(head.last_seq) + 1);
+    const hasher = new ChainHasher(AUDIT_KEYS.chain, keyedFrom);
     let seq = Number(head.last_seq);
     let prevHash = head.last_hash as string;
     const startMs = Date.now() - 90 * 86_400_000;
@@ -285,7 +294,7 @@ async function seedEvents(url: string): Promise<void> {
         const before = e.before && (JSON.parse(JSON.stringify(e.before)) as Record<string, unknown>);
         const after = e.after && (JSON.parse(JSON.stringify(e.after)) as Record<string, unknown>);
         const occurredAt = new Date(startMs + Math.floor((seq * 90 * 86_400_000) / (EVENTS + 1)));
-        const hash = hashEvent({ ...e, seq: String(seq), occurredAt, before, after, prevHash });
+        const hash = hasher.hash({ ...e, seq: String(seq), occurredAt, before, after, prevHash });
         cols.seq.push(String(seq));
         cols.at.push(occurredAt);
         cols.actor.push(e.actor);
@@ -321,10 +330,11 @@ async function seedEvents(url: string): Promise<void> {
     }
     await Promise.all(inFlight);
     await Promise.all(indexes.map((i, k) => conns[k % conns.length].query(i.indexdef)));
-    await conns[0].query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1', [
-      String(seq),
-      prevHash,
-    ]);
+    const tip = { seq: String(seq), hash: prevHash, keyedFrom };
+    await conns[0].query(
+      'UPDATE audit_chain_head SET last_seq = $1, last_hash = $2, keyed_from = $3, seal = $4 WHERE id = 1',
+      [tip.seq, tip.hash, tip.keyedFrom, seal(AUDIT_KEYS.seal, 'audit-head', headSealFields(tip))],
+    );
   } finally {
     await Promise.all(conns.map((c) => c.end()));
   }
@@ -430,7 +440,7 @@ interface VerifyBody {
 }
 
 async function verifyFigures(lines: string[]): Promise<void> {
-  const api = await startApi(database, PORT);
+  const api = await startApi(database, PORT, API_ENV);
   try {
     const headers = { Authorization: `Bearer ${api.token}` };
     const call = async (query: string) => {
@@ -479,7 +489,9 @@ async function verifyInProcess(tuning: Partial<AuditVerifyTuning>): Promise<{ se
   }, 10);
   try {
     const t0 = performance.now();
-    const report = await new AuditLog(dataSource, new SystemClock(), tuning).verify({ mode: 'full' });
+    const report = await new AuditLog(dataSource, new SystemClock(), AUDIT_KEYS, tuning).verify({
+      mode: 'full',
+    });
     if (!report.ok) throw new Error(`verify in-process: ${JSON.stringify(report.firstBreak)}`);
     return { seconds: seconds(t0), maxDelayMs };
   } finally {
@@ -533,7 +545,7 @@ async function csvBaseline(select: string): Promise<{ seconds: number; bytes: nu
 
 async function csvFigures(lines: string[]): Promise<void> {
   // A fresh API: VmHWM is then this request's peak plus boot, not the verification's.
-  const api = await startApi(database, PORT);
+  const api = await startApi(database, PORT, API_ENV);
   try {
     const bootRss = api.peakRssMiB();
     const t0 = performance.now();

@@ -41,7 +41,6 @@ export async function startApi(database: string, port: number, env: Record<strin
       DATABASE_URL: dbUrl(database),
       KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
       KEYSHIFT_ADMIN_TOKEN: token,
-      KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1',
       KEYSHIFT_API_PORT: String(port),
       KEYSHIFT_REDIS_PREFIX: `${database}`,
       KEYSHIFT_LOG_LEVEL: 'warn',

@@ -96,6 +96,30 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+/**
+ * The runtime's login role (DATABASE_URL's user), a member of keyshift_runtime, to which the
+ * migrations grant what the runtime may do. Both are created here before the API connects with it.
+ * Local trust authentication: no password.
+ */
+async function ensureRuntimeRole(ownerUrl: string, runtimeUrl: string): Promise<void> {
+  const login = decodeURIComponent(new URL(runtimeUrl).username);
+  if (!login || login === decodeURIComponent(new URL(ownerUrl).username)) return;
+  const admin = new URL(ownerUrl);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const role = `"${login.replace(/"/g, '""')}"`;
+    const exists = async (name: string) =>
+      (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1;
+    if (!(await exists('keyshift_runtime'))) await client.query('CREATE ROLE keyshift_runtime NOLOGIN');
+    if (!(await exists(login))) await client.query(`CREATE ROLE ${role} LOGIN`);
+    await client.query(`GRANT keyshift_runtime TO ${role}`);
+  } finally {
+    await client.end();
+  }
+}
+
 function start(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit' });
   child.on('exit', (code) => {
@@ -121,26 +145,40 @@ async function waitForHealth(url: string): Promise<void> {
 
 async function main(): Promise<void> {
   const demo = process.env.KEYSHIFT_DEMO !== 'false';
+  const asPort = Number(process.env.KEYSHIFT_DEMO_AS_PORT ?? 4000);
+  const apiPort = process.env.KEYSHIFT_API_PORT ?? '3000';
+  const database = demo ? 'keyshift_demo' : 'keyshift';
   const env = {
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${demo ? 'keyshift_demo' : 'keyshift'}`,
-    KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1,localhost',
+    // The owner (the local superuser) applies migrations; the API and worker run as keyshift_app, a
+    // member of keyshift_runtime: no DDL, the audit log insert-only (see README, "Database roles").
+    KEYSHIFT_MIGRATION_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+    DATABASE_URL: `postgres://keyshift_app@127.0.0.1:5432/${database}`,
+    // Exact host:port entries: Keyshift's own JWKS (the key-registration check fetches it back) and
+    // the demo authorization server. Nothing else on this host (Redis, PostgreSQL) is reachable.
+    KEYSHIFT_OUTBOUND_ALLOWLIST: demo ? `127.0.0.1:${apiPort},127.0.0.1:${asPort}` : `127.0.0.1:${apiPort}`,
     ...(demo ? DEMO_TIMERS : {}),
     ...devEnv(),
     ...process.env,
   } as NodeJS.ProcessEnv;
   const children: ChildProcess[] = [];
+  // Your own DATABASE_URL without an owner's URL: that role migrates too, as before.
+  if (process.env.DATABASE_URL && !process.env.KEYSHIFT_MIGRATION_DATABASE_URL) {
+    env.KEYSHIFT_MIGRATION_DATABASE_URL = env.DATABASE_URL;
+  }
+  const ownerUrl = env.KEYSHIFT_MIGRATION_DATABASE_URL!;
   const stop = () => children.forEach((c) => c.kill('SIGTERM'));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
   if (demo) {
     env.KEYSHIFT_REDIS_PREFIX ??= 'keyshift-demo';
-    await recreateDatabase(env.DATABASE_URL!);
+    await recreateDatabase(ownerUrl);
     await clearRedisPrefix(env.REDIS_URL ?? 'redis://127.0.0.1:6379', env.KEYSHIFT_REDIS_PREFIX);
   } else {
-    await ensureDatabase(env.DATABASE_URL!);
+    await ensureDatabase(ownerUrl);
   }
-  const as = demo ? await startDemoAs(Number(env.KEYSHIFT_DEMO_AS_PORT ?? 4000)) : null;
+  await ensureRuntimeRole(ownerUrl, env.DATABASE_URL!);
+  const as = demo ? await startDemoAs(asPort) : null;
   if (as) children.push(as.child);
   children.push(start('API', 'apps/api/src/main.js', env));
   const base = `http://${env.KEYSHIFT_API_HOST ?? '127.0.0.1'}:${env.KEYSHIFT_API_PORT ?? '3000'}`;

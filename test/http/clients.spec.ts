@@ -24,7 +24,8 @@ describe('authorization servers and clients over HTTP', () => {
       ['an issuer with a query', { issuer: 'https://idp.example.com/?tenant=1' }, 'issuer', 'must not have a query'],
       ['an unknown connector', { connector: { type: 'ldap' } }, 'connector.type', 'must be one of'],
       ['a negative cache time', { jwksCacheSeconds: -1 }, 'jwksCacheSeconds', 'must not be less than 0'],
-      ['an unknown field', { colour: 'blue' }, 'colour', 'should not exist'],
+      // Named by where it sits, not by its name: a mistyped object can turn a secret into a field name.
+      ['an unknown field', { colour: 'blue' }, 'body', 'has a field that is not in the API'],
       ['a wrong type', { name: 42 }, 'name', 'must be a string'],
     ])('refuses %s with 400 naming the field, writing nothing', async (_, overrides, field, message) => {
       const before = await count('authorization_servers');

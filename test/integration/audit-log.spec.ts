@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemClock } from '@keyshift/common';
 import { dataSourceOptions } from '@keyshift/database';
 import { hashEvent } from '@keyshift/features/audit/audit-chain';
 import { decodeEvent, EVENT_TEXT_COLUMNS, EventTextRow } from '@keyshift/features/audit/audit-chain-walk';
+import { deriveAuditKeys } from '@keyshift/features/audit/audit-keys';
 import { AuditLog, AuditVerifyTuning } from '@keyshift/features/audit/audit-log.service';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../support/test-env';
+
+/** The keys a master key of this run derives (the log's only secret). */
+const keys = deriveAuditKeys(randomBytes(32));
 
 const entry = (i: number) => ({
   actor: 'test',
@@ -36,7 +41,7 @@ describe('audit log (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    audit = new AuditLog(dataSource, new SystemClock());
+    audit = new AuditLog(dataSource, new SystemClock(), keys);
   });
   afterAll(async () => {
     await dataSource.destroy();
@@ -88,7 +93,7 @@ describe('audit chain checkpoints (PostgreSQL)', () => {
   beforeEach(async () => {
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    audit = new AuditLog(dataSource, new SystemClock());
+    audit = new AuditLog(dataSource, new SystemClock(), keys);
     await audit.record(Array.from({ length: 30 }, (_, i) => entry(i)));
     expect(await audit.verify()).toMatchObject({ ok: true, eventsChecked: 30, checkpointRecorded: true });
   });
@@ -164,19 +169,19 @@ describe('audit chain checkpoints (PostgreSQL)', () => {
     });
   });
 
-  it('catches a rewritten and rehashed checkpoint event incrementally', async () => {
+  it('catches a checkpoint event rewritten and rehashed without the key incrementally', async () => {
     const [row] = (await dataSource.query(
       `SELECT ${EVENT_TEXT_COLUMNS} FROM audit_events WHERE seq = 30`,
     )) as EventTextRow[];
     const forged = { ...decodeEvent(row), actor: 'mallory' };
-    // A careful forger rehashes the event and moves the head; the checkpoint still remembers.
+    // A careful forger rehashes the event (with Keyshift's own, unkeyed function) and moves the head.
     await asSuperuser(dataSource, `UPDATE audit_events SET actor = 'mallory', hash = $1 WHERE seq = 30`, [
       hashEvent(forged),
     ]);
     await asSuperuser(dataSource, `UPDATE audit_chain_head SET last_hash = $1`, [hashEvent(forged)]);
     expect(await audit.verify()).toMatchObject({
       ok: false,
-      firstBreak: { seq: '30', problem: 'checkpoint_mismatch' },
+      firstBreak: { seq: '30', problem: 'hash_mismatch' },
       checkpointRecorded: false,
     });
   });
@@ -216,7 +221,7 @@ describe('audit chain verification on worker threads (PostgreSQL)', () => {
   const workerScript = join(__dirname, '..', '..', 'dist', 'libs', 'features', 'audit', 'audit-verify.worker.js');
   let db: TestDatabase;
   let dataSource: DataSource;
-  const tuned = (t: Partial<AuditVerifyTuning>) => new AuditLog(dataSource, new SystemClock(), t);
+  const tuned = (t: Partial<AuditVerifyTuning>) => new AuditLog(dataSource, new SystemClock(), keys, t);
   // Tiny segments and batches, so 100 events cross many segment boundaries.
   const onWorkers = () => tuned({ workerScript, workers: 3, minEventsForWorkers: 0, segment: 7, batch: 3 });
   const inThread = () => tuned({ workerScript: null, batch: 3, sliceMs: 0 });
@@ -225,7 +230,7 @@ describe('audit chain verification on worker threads (PostgreSQL)', () => {
     if (!existsSync(workerScript)) throw new Error(`${workerScript} is missing: run npm run build first`);
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    await new AuditLog(dataSource, new SystemClock()).record(Array.from({ length: 100 }, (_, i) => entry(i)));
+    await new AuditLog(dataSource, new SystemClock(), keys).record(Array.from({ length: 100 }, (_, i) => entry(i)));
   });
   afterEach(async () => {
     await dataSource.destroy();

@@ -1,5 +1,5 @@
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createNetServer } from 'node:net';
 import { isForbiddenAddress, OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { loadConfig } from '@keyshift/config';
 import { randomBytes } from 'node:crypto';
@@ -72,7 +72,7 @@ describe('OutboundHttp against local servers', () => {
     );
 
   it('reaches an allowlisted loopback host over http', async () => {
-    const res = await make('127.0.0.1').send({ method: 'GET', url: `http://127.0.0.1:${port}/` });
+    const res = await make(`127.0.0.1:${port}`).send({ method: 'GET', url: `http://127.0.0.1:${port}/` });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body.toString())).toEqual({ ok: true });
   });
@@ -92,17 +92,76 @@ describe('OutboundHttp against local servers', () => {
 
   it('checks the resolved address, not just the URL text', async () => {
     // localhost is not allowlisted here; it resolves to loopback and is refused at connect time.
-    const e = await failure(make('127.0.0.1').send({ method: 'GET', url: `https://localhost:${port}/` }));
+    const e = await failure(make(`127.0.0.1:${port}`).send({ method: 'GET', url: `https://localhost:${port}/` }));
     expect(e).toMatchObject({ kind: 'forbidden', message: expect.stringContaining('not publicly routable') });
   });
 
+  it('allows a host only on the ports its entries name, refusing any other port before connecting', async () => {
+    // A Redis-like listener on the same host: it must never see a connection.
+    let connections = 0;
+    const other = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const c = make(`127.0.0.1:${port},localhost:${port}`);
+      expect((await c.send({ method: 'GET', url: `http://127.0.0.1:${port}/` })).status).toBe(200);
+      expect((await c.send({ method: 'GET', url: `http://localhost:${port}/` })).status).toBe(200);
+      for (const url of [
+        `http://127.0.0.1:${otherPort}/`,
+        `https://127.0.0.1:${otherPort}/`,
+        `http://localhost:${otherPort}/`,
+        `https://localhost:${otherPort}/`, // a hostname: refused on its resolved address, per port
+        `http://127.0.0.1/`,
+      ]) {
+        expect(await failure(c.send({ method: 'POST', url, body: 'client_secret=hunter2' }))).toMatchObject({
+          kind: 'forbidden',
+        });
+      }
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+  });
+
+  it('reads a bare host as https on port 443 only', async () => {
+    const c = make('127.0.0.1,localhost');
+    for (const url of [
+      `http://127.0.0.1:${port}/`,
+      `https://127.0.0.1:${port}/`,
+      `https://localhost:${port}/`,
+      'http://127.0.0.1/',
+    ]) {
+      expect(await failure(c.send({ method: 'GET', url }))).toMatchObject({ kind: 'forbidden' });
+    }
+    // https on 443 is let through to the socket (nothing listens there: a network failure, not a refusal).
+    for (const url of ['https://127.0.0.1/', 'https://localhost/']) {
+      expect(await failure(c.send({ method: 'GET', url }))).not.toMatchObject({ kind: 'forbidden' });
+    }
+  });
+
+  it('warns at boot about an any-port entry, and only then', () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (...args: unknown[]) => warnings.push(args) } as never;
+    const base = {
+      KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
+      KEYSHIFT_ADMIN_TOKEN: 'x'.repeat(32),
+    };
+    for (const allowlist of ['127.0.0.1:4000,idp.internal', '127.0.0.1:*']) {
+      clients.push(new OutboundHttp(loadConfig({ ...base, KEYSHIFT_OUTBOUND_ALLOWLIST: allowlist }), logger));
+    }
+    expect(warnings).toEqual([[{ entries: ['127.0.0.1:*'] }, expect.stringContaining('tests and demos')]]);
+  });
+
   it('does not follow redirects', async () => {
-    const res = await make('127.0.0.1').send({ method: 'GET', url: `http://127.0.0.1:${port}/redirect` });
+    const res = await make(`127.0.0.1:${port}`).send({ method: 'GET', url: `http://127.0.0.1:${port}/redirect` });
     expect(res.status).toBe(302);
   });
 
   it('enforces the deadline and the response size cap', async () => {
-    const c = make('127.0.0.1');
+    const c = make(`127.0.0.1:${port}`);
     expect(await failure(c.send({ method: 'GET', url: `http://127.0.0.1:${port}/slow` }))).toMatchObject({
       kind: 'timeout',
     });
@@ -113,12 +172,12 @@ describe('OutboundHttp against local servers', () => {
 
   it('never puts a query string or credentials in its errors', async () => {
     const e = await failure(
-      make('127.0.0.1').send({ method: 'GET', url: 'http://127.0.0.1:1/token?client_secret=hunter2' }),
+      make('127.0.0.1:1').send({ method: 'GET', url: 'http://127.0.0.1:1/token?client_secret=hunter2' }),
     );
     expect(e).toMatchObject({ kind: 'network' });
     expect(e!.message).not.toContain('hunter2');
     const creds = await failure(
-      make('127.0.0.1').send({ method: 'GET', url: `http://user:hunter2@127.0.0.1:${port}/` }),
+      make(`127.0.0.1:${port}`).send({ method: 'GET', url: `http://user:hunter2@127.0.0.1:${port}/` }),
     );
     expect(creds!.message).not.toContain('hunter2');
   });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { get } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Phase, PhaseState } from '@keyshift/domain';
@@ -15,9 +15,12 @@ import { waitFor } from '../support/wait-for';
 
 const DAY = 86_400_000;
 
-/** SHA-256 of RFC 8785 canonical JSON, computed here from scratch as a reviewer would, not with Keyshift's code. */
-const reviewerHash = (e: Record<string, unknown>) =>
-  createHash('sha256')
+/**
+ * HMAC-SHA-256 of RFC 8785 canonical JSON with the chain key (HKDF of the master key, as the pack's
+ * hashRule states), computed here from scratch as a reviewer holding the key would, not with Keyshift's code.
+ */
+const reviewerHash = (masterKey: Buffer, e: Record<string, unknown>) =>
+  createHmac('sha256', Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyshift audit chain v1', 32)))
     .update(
       canonicalize({
         seq: e.seq,
@@ -175,7 +178,7 @@ describe('audit reports over a migrated estate', () => {
     const pack = JSON.parse(Buffer.from(payload).toString());
     expect(pack).toMatchObject({ kind: 'keyshift.client_evidence', sub: done.id, client: { phase: 'completed' } });
     // Every event in the pack is the stored one: its hash recomputes; and they come in chain order.
-    for (const e of pack.timeline) expect(reviewerHash(e)).toBe(e.hash);
+    for (const e of pack.timeline) expect(reviewerHash(rig.config.crypto.masterKey, e)).toBe(e.hash);
     const seqs = pack.timeline.map((e: { seq: string }) => Number(e.seq));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     // Every transition that cites a probe names one the pack carries; revocation cites the refused one.

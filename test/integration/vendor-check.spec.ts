@@ -8,6 +8,9 @@ import { AuthorizationServerEntity } from '@keyshift/features/authorization-serv
 import { AuthorizationServersService } from '@keyshift/features/authorization-servers/authorization-servers.service';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
+import { ProbeMethod } from '@keyshift/features/probes/probe.entity';
+import { ProbeNotPossible, ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
+import { generateKeyPair, generateProof } from 'dpop';
 import { PeriodicJobs } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -63,12 +66,19 @@ class MisbehavingMetadata {
 describe('vendor check against a real authorization server (oidc-provider) and a misbehaving one', () => {
   let db: TestDatabase;
   let as: TestAuthorizationServer;
+  /** oidc-provider that accepts (and advertises) only EdDSA DPoP proofs. */
+  let eddsaOnly: TestAuthorizationServer;
   const bad = new MisbehavingMetadata();
   let worker: TestingModule;
   let ds: DataSource;
 
   beforeAll(async () => {
-    [db, as] = await Promise.all([createTestDatabase(), startTestAuthorizationServer(), bad.start()]);
+    [db, as, eddsaOnly] = await Promise.all([
+      createTestDatabase(),
+      startTestAuthorizationServer(),
+      startTestAuthorizationServer(['--dpop-algs', 'EdDSA']),
+      bad.start(),
+    ]);
     const config = testConfig(db, {
       KEYSHIFT_RECONCILE_INTERVAL_SECONDS: '1',
       KEYSHIFT_DISCOVERY_RECHECK_SECONDS: '1',
@@ -81,7 +91,7 @@ describe('vendor check against a real authorization server (oidc-provider) and a
   afterAll(async () => {
     await worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
-    await Promise.all([as.stop(), bad.stop(), db.drop()]);
+    await Promise.all([as.stop(), eddsaOnly.stop(), bad.stop(), db.drop()]);
   });
 
   const server = (id: string) => ds.getRepository(AuthorizationServerEntity).findOneByOrFail({ id });
@@ -150,6 +160,50 @@ describe('vendor check against a real authorization server (oidc-provider) and a
     expect(blocked).toMatchObject({ phase: Phase.VendorCheck, state: PhaseState.Blocked });
     expect(blocked.stateReason).toContain('token_endpoint_auth_method private_key_jwt');
     expect(blocked.stateReason).toContain('DPoP');
+  });
+
+  it('agrees with the probes about a server that takes only EdDSA DPoP proofs: blocked up front, by name', async () => {
+    const created = await createServer_(eddsaOnly.issuer);
+    const discovered = await waitFor(
+      () => server(created.id),
+      (s) => s.discoveryStatus !== null,
+    );
+    expect(discovered.capabilities?.dpopSigningAlgs).toEqual(['EdDSA']);
+    const registered = await eddsaOnly.register({ token_endpoint_auth_method: 'client_secret_basic' });
+    const c = await worker.get(ClientsService).create(
+      aClient(created.id, {
+        clientId: registered.client_id,
+        clientSecret: registered.client_secret,
+        target: { authMethod: 'private_key_jwt', senderConstraint: 'dpop', strategy: 'in_place' },
+      }) as never,
+      operator,
+    );
+    // Phase 1 refuses the migration before anything changes at the server...
+    const blocked = await waitFor(
+      () => client(c.id),
+      (x) => x.state === PhaseState.Blocked,
+    );
+    expect(blocked).toMatchObject({ phase: Phase.VendorCheck, state: PhaseState.Blocked });
+    expect(blocked.stateReason).toContain('DPoP with a proof alg Keyshift signs with (ES256, Ed25519, PS256, RS256)');
+    // ...because the probes, reading the same table, could not sign a DPoP proof it accepts...
+    await expect(
+      worker
+        .get(ProbeRunner)
+        .run({ clientRowId: c.id, method: ProbeMethod.ClientSecretBasic, dpop: true, purpose: 'test' }),
+    ).rejects.toThrow(ProbeNotPossible);
+    // ...and the server does refuse the proof Keyshift's DPoP library writes for Ed25519 keys.
+    const tokenEndpoint = discovered.capabilities!.tokenEndpoint;
+    const res = await fetch(tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await generateProof(await generateKeyPair('Ed25519'), tokenEndpoint, 'POST'),
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_dpop_proof' });
   });
 
   it.each([

@@ -316,6 +316,15 @@ export function anEstateSummary(overrides: Partial<EstateSummary> = {}): EstateS
     ],
     failures: failures(),
     failuresTotal: t.failed + t.blocked,
+    auditVerification: {
+      at: '2025-06-02T03:00:00.000Z',
+      trigger: 'schedule',
+      ok: true,
+      eventsChecked: 1_204_311,
+      tipSeq: '1204311',
+      firstBreak: null,
+      sealed: true,
+    },
     controls: controls(t, secretAges[secretAges.length - 1].count),
     ...overrides,
   };
@@ -342,6 +351,7 @@ export function anEmptyEstateSummary(overrides: Partial<EstateSummary> = {}): Es
     keyAges: [],
     failures: [],
     failuresTotal: 0,
+    auditVerification: null,
     controls: [],
     ...overrides,
   };

@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { REDIS_URL, withAdmin } from './pg-admin';
+import { REDIS_URL, runtimeRoleOf, withAdmin } from './pg-admin';
 
 export default async function globalTeardown(): Promise<void> {
   const runId = process.env.KEYSHIFT_TEST_RUN_ID;
@@ -9,6 +9,8 @@ export default async function globalTeardown(): Promise<void> {
       `${runId}%`,
     ]);
     for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    // Its databases are gone, so it owns nothing and holds no grants but its membership.
+    await c.query(`DROP ROLE IF EXISTS "${runtimeRoleOf(runId)}"`);
   });
   const redis = new IORedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {

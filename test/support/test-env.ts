@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { KeyshiftConfig, loadConfig } from '@keyshift/config';
-import { databaseUrl, REDIS_URL, withAdmin } from './pg-admin';
+import { databaseUrl, REDIS_URL, runtimeRoleOf, withAdmin } from './pg-admin';
 
 export interface TestDatabase {
   name: string;
+  /** As the admin, a superuser: migrations, tamper tests and assertions behind the app's back. */
   url: string;
+  /** As the run's runtime role (keyshift_runtime: no DDL, the audit log insert-only): what test apps use. */
+  runtimeUrl: string;
   drop(): Promise<void>;
 }
 
@@ -17,6 +20,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url: databaseUrl(name),
+    runtimeUrl: databaseUrl(name, runtimeRoleOf(runId)),
     drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }
@@ -26,17 +30,22 @@ export function redisPrefix(): string {
   return `${process.env.KEYSHIFT_TEST_RUN_ID}-${randomBytes(5).toString('hex')}`;
 }
 
-/** The environment of a test Keyshift: private database and Redis prefix, random secrets, 127.0.0.1 allowlisted, quiet logs. */
+/** The environment of a test Keyshift: private database and Redis prefix, random secrets, 127.0.0.1 (any port) allowlisted, quiet logs. */
 export function testEnv(db: TestDatabase, env: Record<string, string> = {}): Record<string, string> {
   return {
-    DATABASE_URL: db.url,
+    DATABASE_URL: db.runtimeUrl,
+    KEYSHIFT_MIGRATION_DATABASE_URL: db.url,
     REDIS_URL,
     KEYSHIFT_REDIS_PREFIX: redisPrefix(),
     KEYSHIFT_MASTER_KEY: randomBytes(32).toString('base64'),
     KEYSHIFT_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
-    KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1,localhost',
+    // Test authorization servers (and Keyshift's own JWKS) listen on random loopback ports chosen
+    // after the config is built, so tests use the explicit any-port form; production names host:port.
+    KEYSHIFT_OUTBOUND_ALLOWLIST: '127.0.0.1:*',
     KEYSHIFT_LOG_LEVEL: process.env.KEYSHIFT_TEST_LOG_LEVEL ?? 'silent',
     KEYSHIFT_RUN_MIGRATIONS: 'false',
+    // Suites that try bad tokens on every route would hit the failed-auth limit; its own test lowers it.
+    KEYSHIFT_AUTH_FAILURES_PER_IP: '100000',
     ...env,
   };
 }

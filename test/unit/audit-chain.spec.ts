@@ -5,12 +5,17 @@ import {
   canonicalEventJson,
   canonicalJson,
   ChainedFields,
+  ChainHasher,
   ChainVerifier,
   GENESIS_HASH,
   hashEvent,
+  keyedHashEvent,
   SegmentVerifier,
 } from '@keyshift/features/audit/audit-chain';
 import { decodeEvent, EventTextRow, walkSegment } from '@keyshift/features/audit/audit-chain-walk';
+
+/** These chains are unkeyed (as before keyed chains): the hasher's key never applies to them. */
+const legacy = new ChainHasher(Buffer.alloc(32), null);
 
 function chain(n: number): (ChainedFields & { hash: string })[] {
   const events: (ChainedFields & { hash: string })[] = [];
@@ -37,7 +42,7 @@ function chain(n: number): (ChainedFields & { hash: string })[] {
 describe('audit chain', () => {
   it('verifies an intact chain and its head', () => {
     const events = chain(50);
-    const v = new ChainVerifier();
+    const v = new ChainVerifier(legacy);
     for (const e of events) expect(v.check(e)).toBeNull();
     expect(v.checkHead('50', events[49].hash)).toBeNull();
   });
@@ -63,16 +68,63 @@ describe('audit chain', () => {
   ])('names the first broken link after %s', (_, tamper, seq, problem) => {
     const events = chain(20);
     tamper(events);
-    const v = new ChainVerifier();
+    const v = new ChainVerifier(legacy);
     const found = events.map((e) => v.check(e)).find(Boolean);
     expect(found).toMatchObject({ seq, problem });
   });
 
   it('catches events cut from the end through the head', () => {
     const events = chain(5);
-    const v = new ChainVerifier();
+    const v = new ChainVerifier(legacy);
     events.slice(0, 3).forEach((e) => v.check(e));
     expect(v.checkHead('5', events[4].hash)).toMatchObject({ problem: 'head_mismatch', seq: '4' });
+  });
+});
+
+describe('keyed audit chain', () => {
+  const key = Buffer.alloc(32, 7);
+  /** The chain as Keyshift writes it now: keyed from `keyedFrom` on, unkeyed before (a database from before keyed chains). */
+  function keyedChain(n: number, keyedFrom: number): (ChainedFields & { hash: string })[] {
+    const hasher = new ChainHasher(key, String(keyedFrom));
+    const events = chain(n);
+    let prevHash = GENESIS_HASH;
+    return events.map((e) => {
+      const linked = { ...e, prevHash };
+      const hash = hasher.hash(linked);
+      prevHash = hash;
+      return { ...linked, hash };
+    });
+  }
+  const firstBreak = (events: ReturnType<typeof chain>, hasher: ChainHasher) => {
+    const v = new ChainVerifier(hasher);
+    return events.map((e) => v.check(e)).find(Boolean) ?? null;
+  };
+
+  it('hashes with HMAC-SHA-256 under the key from keyedFrom on, plain SHA-256 before', () => {
+    const events = keyedChain(20, 11);
+    expect(events[9].hash).toBe(hashEvent(events[9]));
+    expect(events[10].hash).toBe(keyedHashEvent(key, events[10]));
+    expect(events[10].hash).not.toBe(hashEvent(events[10]));
+    expect(firstBreak(events, new ChainHasher(key, '11'))).toBeNull();
+  });
+
+  it.each([
+    ['unkeyed', (e: ChainedFields) => hashEvent(e)],
+    ['wrongly keyed', (e: ChainedFields) => keyedHashEvent(Buffer.alloc(32, 8), e)],
+  ])('names an edit rehashed %s to the end, and an unkeyed stretch passed off by moving keyedFrom', (_, rehash) => {
+    const events = keyedChain(20, 1);
+    let prevHash = events[11].prevHash;
+    for (const e of events.slice(11)) {
+      if (e.seq === '12') e.actor = 'mallory';
+      e.prevHash = prevHash;
+      e.hash = rehash(e);
+      prevHash = e.hash;
+    }
+    expect(firstBreak(events, new ChainHasher(key, '1'))).toMatchObject({ seq: '12', problem: 'hash_mismatch' });
+    expect(firstBreak(keyedChain(20, 1), new ChainHasher(key, '21'))).toMatchObject({
+      seq: '1',
+      problem: 'hash_mismatch',
+    });
   });
 });
 
@@ -222,7 +274,7 @@ describe('canonical JSON fast path (byte-identical to json-canonicalize)', () =>
 
   it('still verifies a chain hashed the old way', () => {
     let prevHash = GENESIS_HASH;
-    const v = new ChainVerifier();
+    const v = new ChainVerifier(legacy);
     for (let i = 1; i <= 20; i++) {
       const e = { ...chain(1)[0], seq: String(i), after: { i, text: 'ü ✓ 😀', n: [1e21, -0, 0.5] }, prevHash };
       const hash = referenceHash(e);
@@ -277,15 +329,15 @@ describe('segments verified apart and joined in order', () => {
     fc.assert(
       fc.property(arb, ({ n, tamper: t, cuts }) => {
         const events = tamper(chain(n), t);
-        const sequential = new ChainVerifier();
+        const sequential = new ChainVerifier(legacy);
         let seqBreak: ReturnType<ChainVerifier['check']> = null;
         for (const e of events) if ((seqBreak = sequential.check(e))) break;
 
         const bounds = [0, ...cuts.filter((c) => c <= events.length).sort((a, b) => a - b), events.length];
-        const joined = new ChainVerifier();
+        const joined = new ChainVerifier(legacy);
         let joinBreak: ReturnType<ChainVerifier['join']> = null;
         for (let i = 0; i + 1 < bounds.length && !joinBreak; i++) {
-          const segment = new SegmentVerifier();
+          const segment = new SegmentVerifier(legacy);
           for (const e of events.slice(bounds[i], bounds[i + 1])) if (!segment.add(e)) break;
           joinBreak = joined.join(segment.summary());
         }
@@ -325,7 +377,7 @@ describe('walking a segment', () => {
   });
 
   it('verifies (from, to] in batches, naming the first break', async () => {
-    expect(await walkSegment(query, 0n, 3_000n, { batch: 700, sliceMs: Infinity })).toEqual({
+    expect(await walkSegment(query, 0n, 3_000n, { batch: 700, sliceMs: Infinity }, legacy)).toEqual({
       checked: 3_000,
       first: { seq: '1', prevHash: GENESIS_HASH },
       last: { seq: '3000', hash: rows[2_999].hash },
@@ -337,6 +389,7 @@ describe('walking a segment', () => {
       1_000n,
       3_000n,
       { batch: 700, sliceMs: Infinity },
+      legacy,
     );
     expect(walked).toMatchObject({ checked: 233, firstBreak: { seq: '1234', problem: 'hash_mismatch' } });
   });
@@ -350,7 +403,7 @@ describe('walking a segment', () => {
     };
     setImmediate(other);
     // One batch holds every row: without slicing, nothing else would run until the walk ends.
-    const summary = await walkSegment(query, 0n, 3_000n, { batch: 5_000, sliceMs: 0 });
+    const summary = await walkSegment(query, 0n, 3_000n, { batch: 5_000, sliceMs: 0 }, legacy);
     done = true;
     expect(summary.checked).toBe(3_000);
     expect(others).toBeGreaterThan(10);

@@ -26,10 +26,11 @@ describe('import parsing', () => {
     expect(rows[0].parseError).toEqual({ field: '(row)', message: 'expected 9 columns, found 3' });
   });
 
-  it('refuses unknown and missing columns by name', () => {
+  it('refuses unknown columns by position (never quoting them) and missing columns by name', () => {
     expect(() => rowsFromCsv('clientId,colour\nx,y', 10)).toThrow(
-      /header.colour: unknown column.*header.authorizationServerId: required column is missing/,
+      /header\[2\]: unknown column.*header.authorizationServerId: required column is missing/,
     );
+    expect(() => rowsFromCsv('clientId,colour\nx,y', 10)).not.toThrow(/colour/);
   });
 
   it('refuses an unterminated quote with the line', () => {

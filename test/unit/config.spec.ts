@@ -49,6 +49,9 @@ describe('loadConfig', () => {
   it('parses the outbound allowlist', () => {
     expect(
       loadConfig({ ...valid, KEYSHIFT_OUTBOUND_ALLOWLIST: ' 127.0.0.1, IdP.internal ,' }).outbound.allowlist,
-    ).toEqual(['127.0.0.1', 'idp.internal']);
+    ).toEqual([
+      { host: '127.0.0.1', port: null },
+      { host: 'idp.internal', port: null },
+    ]);
   });
 });

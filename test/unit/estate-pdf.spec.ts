@@ -218,6 +218,33 @@ describe('estate PDF report', () => {
       const filtered = await render(anEstateSummary({ filter: { owner: 'team-payments', phase: 'cutover' } }));
       expect(filtered.text).toContain('Scope: owner team-payments, phase Cutover');
     });
+
+    it('states the last full verification of the audit chain: its events, or the first broken event and why', async () => {
+      expect(squash(report.text)).toContain(
+        'Audit chain. The last full verification of the audit chain (scheduled, 2025-06-02T03:00:00.000Z) found no break in 1204311 events',
+      );
+      const broken = await render(
+        anEstateSummary({
+          auditVerification: {
+            ...summary.auditVerification!,
+            ok: false,
+            eventsChecked: 4_411,
+            firstBreak: {
+              seq: '4412',
+              problem: 'hash_mismatch',
+              message: 'event 4412 was altered after it was written',
+            },
+          },
+        }),
+      );
+      expect(squash(broken.text)).toContain(
+        'found a break at event 4412 (hash_mismatch: event 4412 was altered after it was written) after 4411 events verified',
+      );
+      const forged = await render(
+        anEstateSummary({ auditVerification: { ...summary.auditVerification!, sealed: false } }),
+      );
+      expect(squash(forged.text)).toContain("does not carry Keyshift's seal");
+    });
   });
 
   describe('of an empty estate', () => {

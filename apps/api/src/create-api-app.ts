@@ -11,6 +11,8 @@ import { createServer, RequestListener } from 'node:http';
 import { MetricsService } from '@keyshift/features/metrics/metrics.service';
 import { DataSource } from 'typeorm';
 import { ApiModule } from './api.module';
+import { registerSecurityHeaders } from './http/security-headers';
+import { registerBodyParsers } from './http/body-parsers';
 
 /**
  * Builds the API application (used by main.ts and by the HTTP tests). Fastify rather than Express:
@@ -31,15 +33,17 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(config), adapter, {
     bufferLogs: true,
+    // Nest's own parsers include application/x-www-form-urlencoded; registerBodyParsers sets the only ones.
+    bodyParser: false,
   });
   const logger = app.get<Logger>(LOGGER);
   app.useLogger(new PinoNestLogger(logger.child({ component: 'nest' })));
   app.enableShutdownHooks();
+  await registerSecurityHeaders(app);
 
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON everywhere, CSV for imports; Fastify's default text/plain parser would let strings reach DTO routes.
-  fastify.removeContentTypeParser('text/plain');
-  fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // JSON everywhere (depth-limited), CSV for imports only; anything else is a 415 (see body-parsers.ts).
+  registerBodyParsers(fastify);
   // Errors Fastify raises before Nest sees the request (bad JSON, body too large, media type) get the same body shape.
   // Request latency by route pattern (the public JWKS, served ahead of Fastify, counts its own answers).
   const metrics = app.get(MetricsService);
@@ -69,7 +73,7 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
 
   // Before init: bootstrap hooks (the JWKS cache's first load) read the migrated schema.
   if (config.database.runMigrations) {
-    const applied = await runMigrations(app.get(DataSource));
+    const applied = await runMigrations(app.get(DataSource), config.database.migrationUrl);
     if (applied.length) logger.info({ applied }, 'migrations applied');
   }
   await app.init();

@@ -19,6 +19,8 @@ export interface AuthorizationServerOptions {
    * refuses those since 9.7). Default: 127.0.0.1 and localhost, where Keyshift runs beside it.
    */
   jwksUriHosts?: readonly string[];
+  /** DPoP proof algs the server accepts (and advertises); default every alg it supports. */
+  dpopSigningAlgs?: readonly string[];
 }
 
 export interface RunningAuthorizationServer {
@@ -84,7 +86,7 @@ export async function startAuthorizationServer(
     ],
     enabledJWA: {
       clientAuthSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519', 'HS256'],
-      dPoPSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'],
+      dPoPSigningAlgValues: options.dpopSigningAlgs ?? ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'],
     },
     scopes: ['openid', 'api'],
     clientDefaults: {

@@ -2,14 +2,17 @@ import { startAuthorizationServer } from './authorization-server';
 
 /**
  * Runs the demo/test authorization server as its own process and prints one JSON line,
- * `{"issuer": "..."}`, once it listens. Arguments: `--port N` (0 = any), `--no-rotate-rat`.
+ * `{"issuer": "..."}`, once it listens. Arguments: `--port N` (0 = any), `--no-rotate-rat`,
+ * `--dpop-algs A,B` (the DPoP proof algs it accepts).
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const portArg = args.indexOf('--port');
+  const dpopArg = args.indexOf('--dpop-algs');
   const running = await startAuthorizationServer({
     port: portArg >= 0 ? Number(args[portArg + 1]) : 0,
     rotateRegistrationAccessToken: !args.includes('--no-rotate-rat'),
+    dpopSigningAlgs: dpopArg >= 0 ? args[dpopArg + 1].split(',') : undefined,
   });
   process.stdout.write(`${JSON.stringify({ issuer: running.issuer })}\n`);
   const stop = () => void running.close().then(() => process.exit(0));

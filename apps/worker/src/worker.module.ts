@@ -20,6 +20,7 @@ import { CampaignTickHandler } from '@keyshift/features/campaigns/campaign-tick.
 import { ReportsModule } from '@keyshift/features/reports/reports.module';
 import { RenderReportHandler } from '@keyshift/features/reports/render-report.handler';
 import { ReportTickHandler } from '@keyshift/features/reports/report-tick.handler';
+import { AuditVerifyTickHandler } from '@keyshift/features/audit/audit-verify-tick.handler';
 import { PlatformModule } from '@keyshift/platform';
 import { JOB_HANDLERS, JobName, JobWorkerHost, PERIODIC_JOBS, PeriodicJobs, PeriodicJobSpec } from '@keyshift/queue';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -61,6 +62,7 @@ export class WorkerModule {
             CampaignTickHandler,
             RenderReportHandler,
             ReportTickHandler,
+            AuditVerifyTickHandler,
           ],
           useFactory: (...handlers: unknown[]) => handlers,
         },
@@ -91,6 +93,12 @@ function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
       name: 'report-tick',
       intervalMs: config.reports.tickSeconds * 1000,
       build: (tick) => ({ name: JobName.ReportTick, data: { tick } }),
+    },
+    {
+      // Every 10 minutes (or the period, if shorter) the handler checks whether a full walk is due.
+      name: 'audit-verify-tick',
+      intervalMs: Math.min(config.audit.fullVerifyHours * 3_600_000, 600_000),
+      build: (tick) => ({ name: JobName.AuditVerifyTick, data: { tick } }),
     },
     {
       name: 'campaign-tick',

@@ -14,6 +14,8 @@ export enum ErrorCode {
   ImportRejected = 'import_rejected',
   /** A report the worker is still producing (or failed to produce). */
   ReportNotReady = 'report_not_ready',
+  /** Too many failed authentications, or too much concurrent work: 429 with Retry-After. */
+  RateLimited = 'rate_limited',
   DependencyUnavailable = 'dependency_unavailable',
   Internal = 'internal',
 }

@@ -10,3 +10,4 @@ export * from './list-query.dto';
 export * from './micro-batcher';
 export * from './sql-list';
 export * from './chunk';
+export * from './text-safety';

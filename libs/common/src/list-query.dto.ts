@@ -4,7 +4,7 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validato
 
 /** `limit` and `cursor`, shared by every keyset-paginated list. */
 export class ListQueryDto {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({ type: 'integer', default: 50, minimum: 1, maximum: 500 })
   @IsOptional()
   @Type(() => Number)
   @Min(1)
@@ -12,7 +12,7 @@ export class ListQueryDto {
   @IsInt()
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page.' })
+  @ApiPropertyOptional({ maxLength: 200, description: 'The nextCursor of the previous page.' })
   @IsOptional()
   @MaxLength(200)
   @IsString()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostPort, parseHostPort } from './host-port';
 
 /**
  * Every environment variable Keyshift reads, with its default. README.md documents the same list;
@@ -23,8 +24,31 @@ const masterKey = z
   .transform((v) => Buffer.from(v, 'base64'))
   .refine((b) => b.length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
 
+/**
+ * Comma-separated `host:port` entries Keyshift may reach over plain http or on loopback/private
+ * addresses. A bare host means https on port 443 only; `host:*` (any port) is for tests and demos.
+ */
+const outboundAllowlist = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const entries: HostPort[] = [];
+    for (const [i, text] of v.split(',').entries()) {
+      if (text.trim() === '') continue;
+      const parsed = parseHostPort(text, { wildcard: true });
+      if ('problem' in parsed) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} ${parsed.problem}` });
+        return z.NEVER;
+      }
+      entries.push(parsed);
+    }
+    return entries;
+  });
+
 export const envSchema = z.object({
   DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/keyshift'),
+  /** The schema owner's connection, used only to apply migrations; the runtime's (DATABASE_URL) cannot. */
+  KEYSHIFT_MIGRATION_DATABASE_URL: postgresUrl.optional(),
   KEYSHIFT_DB_POOL_SIZE: positiveInt.default(10),
   KEYSHIFT_RUN_MIGRATIONS: bool.default(true),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
@@ -34,15 +58,7 @@ export const envSchema = z.object({
     .default('keyshift'),
   KEYSHIFT_MASTER_KEY: masterKey,
   KEYSHIFT_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
-  KEYSHIFT_OUTBOUND_ALLOWLIST: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+  KEYSHIFT_OUTBOUND_ALLOWLIST: outboundAllowlist,
   KEYSHIFT_OUTBOUND_TIMEOUT_MS: positiveInt.default(5000),
   KEYSHIFT_OUTBOUND_MAX_RESPONSE_BYTES: positiveInt.default(1024 * 1024),
   KEYSHIFT_DISCOVERY_MAX_AGE_SECONDS: positiveInt.default(3600),
@@ -57,6 +73,12 @@ export const envSchema = z.object({
   KEYSHIFT_PUBLIC_URL: z.string().url().optional(),
   KEYSHIFT_BODY_LIMIT_BYTES: positiveInt.default(16 * 1024 * 1024),
   KEYSHIFT_IMPORT_MAX_ROWS: positiveInt.default(10_000),
+  /** Imports one API process runs at once, per API token and in all (each holds its whole body in memory). */
+  KEYSHIFT_IMPORT_CONCURRENCY_PER_TOKEN: positiveInt.default(2),
+  KEYSHIFT_IMPORT_CONCURRENCY: positiveInt.default(4),
+  /** Failed bearer tokens one client IP may present per window before it gets 429 until the window ends. */
+  KEYSHIFT_AUTH_FAILURES_PER_IP: positiveInt.default(20),
+  KEYSHIFT_AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
   KEYSHIFT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYSHIFT_RECONCILE_INTERVAL_SECONDS: positiveInt.default(5),
   KEYSHIFT_RECONCILE_BATCH_SIZE: positiveInt.default(500),
@@ -73,6 +95,8 @@ export const envSchema = z.object({
   KEYSHIFT_KEY_CHALLENGE_SECONDS: positiveInt.default(300),
   KEYSHIFT_REPORT_RETENTION_HOURS: positiveInt.default(24),
   KEYSHIFT_REPORT_TICK_SECONDS: positiveInt.default(60),
+  // At most 500 h: the schedule's timer must stay under 2^31 ms.
+  KEYSHIFT_AUDIT_FULL_VERIFY_HOURS: positiveInt.max(500).default(24),
 });
 
 export type RawEnv = Record<string, string | undefined>;

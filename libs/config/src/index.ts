@@ -1,2 +1,3 @@
 export * from './config.module';
 export * from './keyshift-config';
+export * from './host-port';

@@ -1,13 +1,26 @@
+import type { HostPort } from './host-port';
 import { envSchema, RawEnv } from './config.schema';
 
 /** The typed, validated configuration every module receives. Built once at boot. */
 export interface KeyshiftConfig {
-  database: { url: string; poolSize: number; runMigrations: boolean };
+  /** `migrationUrl`: the schema owner, for migrations only; `url`: the runtime's restricted role. */
+  database: { url: string; migrationUrl: string; poolSize: number; runMigrations: boolean };
   redis: { url: string; prefix: string };
   crypto: { masterKey: Buffer };
-  auth: { adminToken: string };
-  outbound: { allowlist: readonly string[]; timeoutMs: number; maxResponseBytes: number };
-  api: { host: string; port: number; publicUrl: string; bodyLimitBytes: number; importMaxRows: number };
+  /** Failed bearer tokens per client IP and window before the IP gets 429 (FailedAuthLimiter). */
+  auth: { adminToken: string; failuresPerIp: number; failureWindowSeconds: number };
+  /** Allowlist entries: a null port means https on 443 only, '*' any port (tests and demos). */
+  outbound: { allowlist: readonly HostPort[]; timeoutMs: number; maxResponseBytes: number };
+  api: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    bodyLimitBytes: number;
+    importMaxRows: number;
+    /** Imports running at once in one API process: per API token, and in all (ImportConcurrency). */
+    importConcurrencyPerToken: number;
+    importConcurrency: number;
+  };
   log: { level: string };
   reconcile: {
     intervalSeconds: number;
@@ -28,6 +41,10 @@ export interface KeyshiftConfig {
     rotationTickSeconds: number;
     /** How long a BYOK proof-of-possession challenge stays usable. */
     challengeSeconds: number;
+  };
+  audit: {
+    /** How often the worker walks the whole audit chain (its outcome goes into the estate report). */
+    fullVerifyHours: number;
   };
   reports: {
     /** How long a report produced by the worker stays downloadable. */
@@ -78,10 +95,19 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
   }
   const e = parsed.data;
   return {
-    database: { url: e.DATABASE_URL, poolSize: e.KEYSHIFT_DB_POOL_SIZE, runMigrations: e.KEYSHIFT_RUN_MIGRATIONS },
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.KEYSHIFT_MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
+      poolSize: e.KEYSHIFT_DB_POOL_SIZE,
+      runMigrations: e.KEYSHIFT_RUN_MIGRATIONS,
+    },
     redis: { url: e.REDIS_URL, prefix: e.KEYSHIFT_REDIS_PREFIX },
     crypto: { masterKey: e.KEYSHIFT_MASTER_KEY },
-    auth: { adminToken: e.KEYSHIFT_ADMIN_TOKEN },
+    auth: {
+      adminToken: e.KEYSHIFT_ADMIN_TOKEN,
+      failuresPerIp: e.KEYSHIFT_AUTH_FAILURES_PER_IP,
+      failureWindowSeconds: e.KEYSHIFT_AUTH_FAILURE_WINDOW_SECONDS,
+    },
     outbound: {
       allowlist: e.KEYSHIFT_OUTBOUND_ALLOWLIST,
       timeoutMs: e.KEYSHIFT_OUTBOUND_TIMEOUT_MS,
@@ -93,6 +119,8 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
       publicUrl: (e.KEYSHIFT_PUBLIC_URL ?? `http://${e.KEYSHIFT_API_HOST}:${e.KEYSHIFT_API_PORT}`).replace(/\/$/, ''),
       bodyLimitBytes: e.KEYSHIFT_BODY_LIMIT_BYTES,
       importMaxRows: e.KEYSHIFT_IMPORT_MAX_ROWS,
+      importConcurrencyPerToken: e.KEYSHIFT_IMPORT_CONCURRENCY_PER_TOKEN,
+      importConcurrency: e.KEYSHIFT_IMPORT_CONCURRENCY,
     },
     log: { level: e.KEYSHIFT_LOG_LEVEL },
     reconcile: {
@@ -119,6 +147,7 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
       rotationTickSeconds: e.KEYSHIFT_KEY_ROTATION_TICK_SECONDS,
       challengeSeconds: e.KEYSHIFT_KEY_CHALLENGE_SECONDS,
     },
+    audit: { fullVerifyHours: e.KEYSHIFT_AUDIT_FULL_VERIFY_HOURS },
     reports: { retentionHours: e.KEYSHIFT_REPORT_RETENTION_HOURS, tickSeconds: e.KEYSHIFT_REPORT_TICK_SECONDS },
     probes: {
       defaultRatePerSecond: e.KEYSHIFT_PROBE_RATE_PER_SECOND,

@@ -1,9 +1,11 @@
 import { ApiTokenEntity } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditCheckpointEntity } from '@keyshift/features/audit/audit-checkpoint.entity';
 import { AuditChainHeadEntity, AuditEventEntity } from '@keyshift/features/audit/audit-event.entity';
+import { AuditVerifyRunEntity } from '@keyshift/features/audit/audit-verify-run.entity';
 import { CampaignEntity } from '@keyshift/features/campaigns/campaign.entity';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
+import { RegistrationExchangeEntity } from '@keyshift/features/connectors/registration-exchange.entity';
 import { ClientKeyEntity } from '@keyshift/features/keys/client-key.entity';
 import { KeyRotationEntity } from '@keyshift/features/keys/key-rotation.entity';
 import { PossessionChallengeEntity } from '@keyshift/features/keys/possession-challenge.entity';
@@ -16,9 +18,11 @@ export const ENTITIES = [
   ApiTokenEntity,
   AuthorizationServerEntity,
   ClientEntity,
+  RegistrationExchangeEntity,
   AuditEventEntity,
   AuditChainHeadEntity,
   AuditCheckpointEntity,
+  AuditVerifyRunEntity,
   ProbeEntity,
   ClientKeyEntity,
   KeyRotationEntity,

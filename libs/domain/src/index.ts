@@ -3,6 +3,7 @@ export * from './evidence';
 export * from './gates';
 export * from './phase-machine';
 export * from './phases';
+export * from './signing-algs';
 export * from './vendor-support';
 export * from './evidence-probes';
 export * from './campaign-waves';

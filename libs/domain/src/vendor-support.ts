@@ -1,7 +1,5 @@
 import { Evidence } from './evidence';
-
-/** Client-assertion algorithms Keyshift signs with, in order of preference. */
-export const KEYSHIFT_SIGNING_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;
+import { SIGNING_ALGS, usableAlg, usableDpopAlg } from './signing-algs';
 
 export interface AdvertisedCapabilities {
   tokenEndpointAuthMethods: string[];
@@ -16,11 +14,6 @@ export interface MigrationTarget {
   connector: 'rfc7592' | 'manual';
 }
 
-/** The first algorithm both sides support, or null. */
-export function usableAlg(advertised: string[]): string | null {
-  return KEYSHIFT_SIGNING_ALGS.find((alg) => advertised.includes(alg)) ?? null;
-}
-
 /**
  * Phase 1's evidence: does what the server advertises cover what this client's migration needs?
  * Names each missing piece, in words a vendor-escalation ticket can quote.
@@ -31,10 +24,10 @@ export function vendorSupport(caps: AdvertisedCapabilities, target: MigrationTar
     missing.push(`token_endpoint_auth_method ${target.authMethod}`);
   }
   if (target.authMethod === 'private_key_jwt' && !usableAlg(caps.tokenEndpointAuthSigningAlgs)) {
-    missing.push(`a client assertion alg Keyshift signs with (${KEYSHIFT_SIGNING_ALGS.join(', ')})`);
+    missing.push(`a client assertion alg Keyshift signs with (${SIGNING_ALGS.clientAssertion.join(', ')})`);
   }
-  if (target.senderConstraint === 'dpop' && !usableAlg(caps.dpopSigningAlgs)) {
-    missing.push(`DPoP with an alg Keyshift signs with (${KEYSHIFT_SIGNING_ALGS.join(', ')})`);
+  if (target.senderConstraint === 'dpop' && !usableDpopAlg(caps.dpopSigningAlgs)) {
+    missing.push(`DPoP with a proof alg Keyshift signs with (${SIGNING_ALGS.dpopProof.join(', ')})`);
   }
   if (target.connector === 'rfc7592' && !caps.registrationEndpoint) {
     missing.push('registration_endpoint (RFC 7591), needed by the rfc7592 connector');

@@ -1,5 +1,5 @@
 import { types } from 'pg';
-import { ChainedFields, SegmentSummary, SegmentVerifier } from './audit-chain';
+import { ChainedFields, ChainHasher, SegmentSummary, SegmentVerifier } from './audit-chain';
 
 /**
  * Reading the chain for verification, shared by the API's thread and the verify workers. Rows come
@@ -65,8 +65,9 @@ export async function walkSegment(
   from: bigint,
   to: bigint,
   options: SegmentWalkOptions,
+  hasher: ChainHasher,
 ): Promise<SegmentSummary> {
-  const verifier = new SegmentVerifier();
+  const verifier = new SegmentVerifier(hasher);
   const step = BigInt(options.batch);
   let next = from;
   const ask = (): Promise<EventTextRow[]> | null => {

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
 
 /** The previous-hash of the first event. */
@@ -118,9 +118,40 @@ export function canonicalEventJson(event: ChainedFields): string {
   return out + '}';
 }
 
-/** SHA-256 (hex) over the RFC 8785 canonical JSON of the event, its previous hash included. */
+/**
+ * The unkeyed hash of events written before the keyed chain began: SHA-256 (hex) over the RFC 8785
+ * canonical JSON of the event, its previous hash included. Anyone can recompute it, so it only
+ * stands because the first keyed event links to it.
+ */
 export function hashEvent(event: ChainedFields): string {
   return hash('sha256', canonicalEventJson(event), 'hex');
+}
+
+/** The keyed hash: HMAC-SHA-256 (hex) with the chain key over the same canonical JSON. */
+export function keyedHashEvent(key: Uint8Array, event: ChainedFields): string {
+  return createHmac('sha256', key).update(canonicalEventJson(event)).digest('hex');
+}
+
+/**
+ * Which hash an event carries, by its seq: unkeyed before `keyedFrom` (events of a database written
+ * before the upgrade), keyed from it on. `keyedFrom` comes from the sealed chain head, so it cannot
+ * be moved to pass keyed events off as unkeyed ones; null means nothing was keyed yet.
+ */
+export class ChainHasher {
+  private readonly keyedFrom: bigint | null;
+
+  constructor(
+    private readonly key: Uint8Array,
+    keyedFrom: string | bigint | null,
+  ) {
+    this.keyedFrom = keyedFrom === null ? null : BigInt(keyedFrom);
+  }
+
+  hash(event: ChainedFields): string {
+    return this.keyedFrom !== null && BigInt(event.seq) >= this.keyedFrom
+      ? keyedHashEvent(this.key, event)
+      : hashEvent(event);
+  }
 }
 
 export type ChainProblem =
@@ -129,7 +160,13 @@ export type ChainProblem =
   | 'missing_event'
   | 'head_mismatch'
   /** The event a checkpoint names no longer carries the hash the checkpoint recorded. */
-  | 'checkpoint_mismatch';
+  | 'checkpoint_mismatch'
+  /** The chain head's seal does not match it (rewritten without the key), or it lost its seal. */
+  | 'head_seal_invalid'
+  /** A checkpoint whose seal does not match it: written or altered without the key. */
+  | 'checkpoint_forged'
+  /** The chain ends before a sealed checkpoint: events were cut from the end. */
+  | 'checkpoint_beyond_chain';
 
 export interface ChainBreak {
   seq: string;
@@ -158,7 +195,11 @@ export class ChainVerifier {
   private lastHash: string;
   checked = 0;
 
-  constructor(fromSeq = 0n, fromHash = GENESIS_HASH) {
+  constructor(
+    private readonly hasher: ChainHasher,
+    fromSeq = 0n,
+    fromHash = GENESIS_HASH,
+  ) {
     this.lastSeq = fromSeq;
     this.lastHash = fromHash;
   }
@@ -168,7 +209,7 @@ export class ChainVerifier {
     const seq = BigInt(event.seq);
     const link = this.checkLink(seq, event.seq, event.prevHash);
     if (link) return link;
-    if (hashEvent(event) !== event.hash) {
+    if (this.hasher.hash(event) !== event.hash) {
       return { seq: event.seq, problem: 'hash_mismatch', message: `event ${seq} was altered after it was written` };
     }
     this.lastSeq = seq;
@@ -220,7 +261,7 @@ export class ChainVerifier {
       return {
         seq: String(this.lastSeq + 1n),
         problem: 'head_mismatch',
-        message: `the chain ends at event ${this.lastSeq} but its head records event ${headSeq}`,
+        message: `the chain ends at event ${this.lastSeq} but its sealed head records event ${headSeq}`,
       };
     }
     return null;
@@ -236,6 +277,8 @@ export class ChainVerifier {
  * it starts from that event's own claim about its predecessor.
  */
 export class SegmentVerifier {
+  constructor(private readonly hasher: ChainHasher) {}
+
   private verifier: ChainVerifier | null = null;
   private first: SegmentSummary['first'] = null;
   private broken: ChainBreak | null = null;
@@ -245,7 +288,7 @@ export class SegmentVerifier {
     if (this.broken) return false;
     if (!this.verifier) {
       this.first = { seq: event.seq, prevHash: event.prevHash };
-      this.verifier = new ChainVerifier(BigInt(event.seq) - 1n, event.prevHash);
+      this.verifier = new ChainVerifier(this.hasher, BigInt(event.seq) - 1n, event.prevHash);
     }
     this.broken = this.verifier.check(event);
     return this.broken === null;

@@ -3,7 +3,8 @@ import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 export type VerifyMode = 'full' | 'incremental';
 
 /**
- * A point up to which the audit chain was verified: the event at `seq` carried `hash` then. An
+ * A point up to which the audit chain was verified: the event at `seq` carried `hash` then, as the
+ * seal vouches (a checkpoint written without the key is rejected). An
  * incremental verification starts here instead of at the genesis, so it costs only the events
  * appended since; editing an event before the checkpoint is then only caught by a full one.
  */
@@ -30,4 +31,8 @@ export class AuditCheckpointEntity {
 
   @Column('integer', { name: 'duration_ms' })
   durationMs!: number;
+
+  /** HMAC-SHA-256 (hex) over (seq, hash, verifiedAt) with a key derived from the master key; null on checkpoints from before keyed chains. */
+  @Column('char', { length: 64, nullable: true })
+  seal!: string | null;
 }

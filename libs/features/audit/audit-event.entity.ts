@@ -1,9 +1,10 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
- * One link of the hash-chained, append-only audit log. A trigger in the database refuses UPDATE
- * and DELETE; `hash` is SHA-256 over the canonical JSON (RFC 8785) of the event including
- * `prevHash`, the previous event's hash.
+ * One link of the hash-chained, append-only audit log. A trigger in the database refuses UPDATE,
+ * DELETE and TRUNCATE, and the runtime's role may only INSERT and SELECT; `hash` is HMAC-SHA-256,
+ * with a key derived from the master key, over the canonical JSON (RFC 8785) of the event including
+ * `prevHash`, the previous event's hash (unkeyed SHA-256 for events before the head's `keyedFrom`).
  */
 @Entity({ name: 'audit_events' })
 @Index('IDX_audit_events_subject', ['subjectType', 'subjectId', 'seq'])
@@ -42,7 +43,11 @@ export class AuditEventEntity {
   hash!: string;
 }
 
-/** A single row holding the chain's tip; locking it serialises appends. */
+/**
+ * A single row holding the chain's tip; locking it serialises appends. Sealed (HMAC with a key
+ * derived from the master key) over the tip and `keyedFrom`, so a head moved back over cut events,
+ * or a keyed stretch passed off as unkeyed, shows.
+ */
 @Entity({ name: 'audit_chain_head' })
 export class AuditChainHeadEntity {
   @PrimaryColumn('smallint')
@@ -53,4 +58,12 @@ export class AuditChainHeadEntity {
 
   @Column('char', { name: 'last_hash', length: 64 })
   lastHash!: string;
+
+  /** The first keyed event; those before it (written before keyed chains) carry unkeyed hashes. Null until the first keyed append. */
+  @Column('bigint', { name: 'keyed_from', nullable: true })
+  keyedFrom!: string | null;
+
+  /** HMAC-SHA-256 (hex) over (lastSeq, lastHash, keyedFrom); null until the first keyed append. */
+  @Column('char', { length: 64, nullable: true })
+  seal!: string | null;
 }

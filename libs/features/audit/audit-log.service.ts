@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, decodeCursor, encodeCursor, MicroBatcher, Page } from '@keyshift/common';
+import { Clock, decodeCursor, encodeCursor, MicroBatcher, newId, Page } from '@keyshift/common';
 import type { ClientConfig } from 'pg';
 import { DataSource, DataSourceOptions, EntityManager, QueryRunner } from 'typeorm';
-import { ChainBreak, ChainVerifier, hashEvent } from './audit-chain';
+import { ChainBreak, ChainHasher, ChainVerifier, GENESIS_HASH } from './audit-chain';
 import { decodeEvent, EVENT_TEXT_COLUMNS, EventTextRow, SEGMENT_SQL, walkSegment } from './audit-chain-walk';
 import { VerifyMode } from './audit-checkpoint.entity';
+import { AUDIT_KEYS, AuditKeys, checkpointSealFields, headSealFields, seal, sealMatches } from './audit-keys';
 import { walkOnWorkers } from './audit-verify-workers';
+import { recordVerifyOutcome, VerifyTrigger } from './audit-verify-outcome';
 
 /** What a caller records; the log adds seq, time and the chain hashes. */
 export interface AuditEntry {
@@ -50,6 +52,8 @@ export interface AuditFilter {
 export interface VerifyOptions {
   /** `incremental` (default): from the newest checkpoint; `full`: from the genesis. */
   mode?: VerifyMode;
+  /** Who asked, recorded with a full walk's outcome (the estate report shows the latest). */
+  trigger?: VerifyTrigger;
 }
 
 export interface CheckpointView {
@@ -70,6 +74,11 @@ export interface VerifyReport {
   eventsChecked: number;
   durationMs: number;
   tip: { seq: string; hash: string };
+  /**
+   * Whether the chain head carries Keyshift's seal. False only on a database whose chain was never
+   * extended since the keyed chain arrived (its first append seals the head).
+   */
+  headSealed: boolean;
   firstBreak: ChainBreak | null;
   /** Whether this run recorded a checkpoint at its tip (never after a break, nor when the tip was one already). */
   checkpointRecorded: boolean;
@@ -110,6 +119,35 @@ interface CheckpointRow {
   hash: string;
   verified_at: Date;
   mode: VerifyMode;
+  seal: string | null;
+}
+
+interface HeadRow {
+  last_seq: string;
+  last_hash: string;
+  keyed_from: string | null;
+  seal: string | null;
+}
+
+/** The chain head as read for a walk: what it records, and whether Keyshift's seal vouches for it. */
+interface Head {
+  seq: string;
+  hash: string;
+  keyedFrom: string | null;
+  /** `sealed`: the seal matches; `unsealed`: never sealed (nothing keyed yet); `forged`: a seal that does not match, or a lost one. */
+  status: 'sealed' | 'unsealed' | 'forged';
+}
+
+const HEAD_SQL = 'SELECT last_seq, last_hash, keyed_from::text AS keyed_from, seal FROM audit_chain_head WHERE id = 1';
+
+/** Thrown by an append that finds the chain head altered outside Keyshift: the log refuses to extend a chain it cannot vouch for. */
+export class AuditChainTamperedError extends Error {
+  constructor(reason: string) {
+    super(
+      `the audit chain head ${reason}; appends are refused until it is investigated (GET /v1/audit/verify?mode=full)`,
+    );
+    this.name = 'AuditChainTamperedError';
+  }
 }
 
 /** Plain JSON, exactly as jsonb will hand it back, so the hash we write is the hash we re-read. */
@@ -147,7 +185,7 @@ export function auditEventView(r: AuditEventRow): AuditEventView {
 }
 
 @Injectable()
-export class AuditLog {
+export class AuditLog implements OnApplicationBootstrap {
   /** Events with no state change beside them (secret accesses), appended many per transaction. */
   private readonly batcher = new MicroBatcher<AuditEntry>((entries) => this.record(entries));
 
@@ -158,6 +196,7 @@ export class AuditLog {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
     @Optional() @Inject(AUDIT_VERIFY_TUNING) tuning?: Partial<AuditVerifyTuning>,
   ) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
@@ -179,11 +218,10 @@ export class AuditLog {
   async append(manager: EntityManager, entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     if (!manager.queryRunner?.isTransactionActive) throw new Error('AuditLog.append needs an open transaction');
-    const [head] = (await manager.query(
-      'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE',
-    )) as { last_seq: string; last_hash: string }[];
-    let seq = BigInt(head.last_seq);
-    let prevHash = head.last_hash;
+    const head = await this.lockHeadForAppend(manager);
+    const hasher = new ChainHasher(this.keys.chain, head.keyedFrom);
+    let seq = BigInt(head.seq);
+    let prevHash = head.hash;
     const occurredAt = this.clock.now();
     const cols = {
       seq: [] as string[],
@@ -205,7 +243,7 @@ export class AuditLog {
         after: toJson(entry.after),
         prevHash,
       };
-      const hash = hashEvent(event);
+      const hash = hasher.hash(event);
       cols.seq.push(event.seq);
       cols.before.push(event.before && JSON.stringify(event.before));
       cols.after.push(event.after && JSON.stringify(event.after));
@@ -231,10 +269,75 @@ export class AuditLog {
         cols.hash,
       ],
     );
-    await manager.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1', [
-      String(seq),
-      prevHash,
-    ]);
+    await this.writeHead(manager, { seq: String(seq), hash: prevHash, keyedFrom: head.keyedFrom });
+  }
+
+  private async writeHead(manager: EntityManager, head: { seq: string; hash: string; keyedFrom: string }) {
+    await manager.query(
+      'UPDATE audit_chain_head SET last_seq = $1, last_hash = $2, keyed_from = $3, seal = $4 WHERE id = 1',
+      [head.seq, head.hash, head.keyedFrom, seal(this.keys.seal, 'audit-head', headSealFields(head))],
+    );
+  }
+
+  /**
+   * Locks the head and checks its seal before extending the chain: extending a head rewritten
+   * without the key would seal the rewrite. An unsealed head is extended only when the chain is
+   * new (no event, never sealed): that first append seals it. A chain written before keyed
+   * chains is adopted at boot instead (adoptUnsealedChain), never by an append.
+   */
+  private async lockHeadForAppend(manager: EntityManager): Promise<{ seq: string; hash: string; keyedFrom: string }> {
+    const [row] = (await manager.query(`${HEAD_SQL} FOR UPDATE`)) as HeadRow[];
+    if (row.seal === null) {
+      if (row.keyed_from !== null || row.last_seq !== '0' || (await this.wasSealedBefore(manager))) {
+        throw new AuditChainTamperedError('is not sealed');
+      }
+      return { seq: '0', hash: GENESIS_HASH, keyedFrom: '1' };
+    }
+    const head = { seq: row.last_seq, hash: row.last_hash, keyedFrom: row.keyed_from ?? '' };
+    if (!sealMatches(this.keys.seal, 'audit-head', headSealFields(head), row.seal)) {
+      throw new AuditChainTamperedError('does not match its seal');
+    }
+    return head;
+  }
+
+  /** Sealed checkpoints or verification outcomes exist only where the head was sealed once. */
+  private async wasSealedBefore(manager: EntityManager): Promise<boolean> {
+    const [{ sealed }] = (await manager.query(
+      `SELECT EXISTS (SELECT 1 FROM audit_checkpoints WHERE seal IS NOT NULL)
+         OR EXISTS (SELECT 1 FROM audit_verify_runs) AS sealed`,
+    )) as { sealed: boolean }[];
+    return sealed;
+  }
+
+  onApplicationBootstrap(): Promise<boolean> {
+    return this.adoptUnsealedChain();
+  }
+
+  /**
+   * Brings a chain written before keyed chains under the key, once, at boot: its events keep their
+   * unkeyed hashes, the head is sealed with `keyedFrom` just past them, and an `audit.chain_keyed`
+   * event, the first keyed one, links to their tip and says how many there were. Nothing happens
+   * to a sealed head, nor to one that lost its seal (sealed checkpoints or outcomes exist): that is
+   * tampering, which verify names, and adopting would launder it.
+   */
+  async adoptUnsealedChain(): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const [row] = (await manager.query(`${HEAD_SQL} FOR UPDATE`)) as HeadRow[];
+      if (row.seal !== null || row.keyed_from !== null || row.last_seq === '0') return false;
+      if (await this.wasSealedBefore(manager)) return false;
+      const keyedFrom = String(BigInt(row.last_seq) + 1n);
+      await this.writeHead(manager, { seq: row.last_seq, hash: row.last_hash, keyedFrom });
+      await this.append(manager, [
+        {
+          actor: 'keyshift',
+          action: 'audit.chain_keyed',
+          subjectType: 'audit_chain',
+          subjectId: 'audit_events',
+          after: { unkeyedEvents: row.last_seq, keyedFrom },
+        },
+      ]);
+      return true;
+    });
   }
 
   /** Appends in a transaction of its own, for events with no state change beside them. */
@@ -272,33 +375,37 @@ export class AuditLog {
 
   /**
    * Recomputes the chain in constant memory and names the first broken link. `full` walks from the
-   * genesis; `incremental` from the newest checkpoint, after re-checking the checkpoint's own event
-   * (its stored and its recomputed hash must both equal the checkpoint's), so it costs only the
-   * events since, but an edit before the checkpoint is only caught by a full walk. A walk that
-   * finds no break records a checkpoint at its tip. Concurrent calls for the same mode share one
-   * walk (a caller joining late gets the report of a snapshot taken just before its call).
+   * genesis; `incremental` from the newest sealed checkpoint, after checking the checkpoint's seal
+   * and re-hashing its own event (its stored and its recomputed hash must both equal the
+   * checkpoint's), so it costs only the events since, but an edit before the checkpoint is only
+   * caught by a full walk. Either way the walk must end at the sealed head, and no sealed
+   * checkpoint it passes (or that lies beyond it) may disagree with it. A walk that finds no break
+   * records a sealed checkpoint at its tip; a full walk also records its outcome. Concurrent calls
+   * for the same mode share one walk (a caller joining late gets the report of a snapshot taken
+   * just before its call).
    */
   verify(options: VerifyOptions = {}): Promise<VerifyReport> {
     const mode = options.mode ?? 'incremental';
     const running = this.verifying.get(mode);
     if (running) return running;
-    const run = this.runVerify(mode).finally(() => this.verifying.delete(mode));
+    const run = this.runVerify(mode, options.trigger ?? 'request').finally(() => this.verifying.delete(mode));
     this.verifying.set(mode, run);
     return run;
   }
 
-  private async runVerify(mode: VerifyMode): Promise<VerifyReport> {
+  private async runVerify(mode: VerifyMode, trigger: VerifyTrigger): Promise<VerifyReport> {
     const started = performance.now();
+    const startedAt = this.clock.now();
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     let walked: Omit<VerifyReport, 'durationMs' | 'checkpointRecorded'>;
     try {
-      // One snapshot for the checkpoint, the walk and the head, so appends racing the walk don't look like breaks.
+      // One snapshot for the checkpoints, the walk and the head, so appends racing the walk don't look like breaks.
       await runner.startTransaction('REPEATABLE READ');
       const [checkpoint] =
         mode === 'incremental'
           ? ((await runner.query(
-              'SELECT seq, hash, verified_at, mode FROM audit_checkpoints ORDER BY seq DESC LIMIT 1',
+              'SELECT seq, hash, verified_at, mode, seal FROM audit_checkpoints WHERE seal IS NOT NULL ORDER BY seq DESC LIMIT 1',
             )) as CheckpointRow[])
           : [];
       walked = await this.walk(runner, mode, checkpoint ?? null);
@@ -307,26 +414,45 @@ export class AuditLog {
       await runner.release();
     }
     const durationMs = Math.round(performance.now() - started);
-    return { ...walked, durationMs, checkpointRecorded: await this.recordCheckpoint(walked, durationMs) };
+    const report = { ...walked, durationMs, checkpointRecorded: await this.recordCheckpoint(walked, durationMs) };
+    if (mode === 'full') {
+      await recordVerifyOutcome(this.dataSource, this.keys.seal, {
+        id: newId(),
+        trigger,
+        startedAt,
+        finishedAt: this.clock.now(),
+        report,
+      });
+    }
+    return report;
   }
 
-  /** A checkpoint at the tip of an unbroken walk, unless the walk added nothing (or another process recorded it). */
+  /**
+   * A sealed checkpoint at the tip of an unbroken walk, unless the walk added nothing (or another
+   * process recorded it). Only a walk that started at the genesis or at a checkpoint whose seal it
+   * checked, and that ended at the sealed head, lays one: so a checkpoint never vouches for a
+   * stretch nobody walked, whoever asked for the verification.
+   */
   private async recordCheckpoint(
     walked: Omit<VerifyReport, 'durationMs' | 'checkpointRecorded'>,
     durationMs: number,
   ): Promise<boolean> {
-    if (!walked.ok || walked.tip.seq === '0' || walked.tip.seq === walked.startedFrom?.seq) return false;
+    if (!walked.ok || !walked.headSealed || walked.tip.seq === '0' || walked.tip.seq === walked.startedFrom?.seq) {
+      return false;
+    }
+    const checkpoint = { seq: walked.tip.seq, hash: walked.tip.hash, verifiedAt: this.clock.now() };
     const inserted = (await this.dataSource.query(
-      `INSERT INTO audit_checkpoints (seq, hash, verified_at, mode, events_checked, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING RETURNING seq`,
+      `INSERT INTO audit_checkpoints (seq, hash, verified_at, mode, events_checked, duration_ms, seal)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING RETURNING seq`,
       [
-        walked.tip.seq,
-        walked.tip.hash,
-        this.clock.now(),
+        checkpoint.seq,
+        checkpoint.hash,
+        checkpoint.verifiedAt,
         // How the checkpoint's seq was reached: one walk from the genesis, or from an earlier checkpoint.
         walked.startedFrom ? 'incremental' : 'full',
         walked.eventsChecked,
         durationMs,
+        seal(this.keys.seal, 'audit-checkpoint', checkpointSealFields(checkpoint)),
       ],
     )) as unknown[];
     return inserted.length === 1;
@@ -343,8 +469,10 @@ export class AuditLog {
       verifiedAt: checkpoint.verified_at.toISOString(),
       mode: checkpoint.mode,
     };
+    const head = await this.readHead(runner);
     const from = checkpoint ? BigInt(checkpoint.seq) : 0n;
-    const verifier = checkpoint ? new ChainVerifier(from, checkpoint.hash) : new ChainVerifier();
+    const hasher = new ChainHasher(this.keys.chain, head.keyedFrom);
+    const verifier = checkpoint ? new ChainVerifier(hasher, from, checkpoint.hash) : new ChainVerifier(hasher);
     const report = (firstBreak: ChainBreak | null) => ({
       ok: firstBreak === null,
       mode,
@@ -352,37 +480,100 @@ export class AuditLog {
       startedFrom,
       eventsChecked: verifier.checked,
       tip: verifier.tip,
+      headSealed: head.status === 'sealed',
       firstBreak,
     });
+    // No seal on a chain that holds events: any of them may have been rewritten, from the first.
+    if (head.status === 'unsealed' && head.seq !== '0') return report(this.headSealProblem(head, '0'));
+    const headSeq = BigInt(head.seq);
     if (checkpoint) {
-      const problem = await this.checkCheckpointEvent(runner, checkpoint);
+      const problem =
+        BigInt(checkpoint.seq) > headSeq
+          ? this.checkpointBeyond(checkpoint, head.seq)
+          : await this.checkCheckpointEvent(runner, checkpoint, hasher);
       if (problem) return report(problem);
     }
-    const [head] = (await runner.query('SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1')) as {
-      last_seq: string;
-      last_hash: string;
-    }[];
-    const headSeq = BigInt(head.last_seq);
     const problem =
-      (headSeq > from ? await this.walkRange(runner, verifier, from, headSeq) : null) ??
+      (headSeq > from ? await this.walkRange(runner, verifier, hasher, head.keyedFrom, from, headSeq) : null) ??
       (await this.walkPastHead(runner, verifier, headSeq > from ? headSeq : from)) ??
-      verifier.checkHead(head.last_seq, head.last_hash);
+      (await this.checkCheckpoints(runner, verifier.tip, from, head.keyedFrom)) ??
+      verifier.checkHead(head.seq, head.hash) ??
+      this.headSealProblem(head, verifier.tip.seq);
     return report(problem);
   }
 
-  /** The checkpoint's event must still carry the checkpoint's hash, and still hash to it. */
-  private async checkCheckpointEvent(runner: QueryRunner, checkpoint: CheckpointRow): Promise<ChainBreak | null> {
+  /**
+   * A head without a valid seal, once the walk found nothing earlier. A forged seal: events after the
+   * walk's tip may have been cut. No seal on a chain that holds events: the head lost it (boot seals
+   * every chain), so any event may have been rewritten without the key.
+   */
+  private headSealProblem(head: Head, tipSeq: string): ChainBreak | null {
+    if (head.status === 'forged') {
+      return {
+        seq: String(BigInt(tipSeq) + 1n),
+        problem: 'head_seal_invalid',
+        message:
+          `the chain head (event ${head.seq}) does not carry Keyshift's seal: it was rewritten, ` +
+          `and events after ${tipSeq} may have been cut`,
+      };
+    }
+    if (head.status === 'unsealed' && head.seq !== '0') {
+      return {
+        seq: '1',
+        problem: 'head_seal_invalid',
+        message: `the chain head (event ${head.seq}) is not sealed: its seal was removed, so any event may have been rewritten without the key`,
+      };
+    }
+    return null;
+  }
+
+  /** The head and whether its seal vouches for it (see Head). */
+  private async readHead(runner: QueryRunner): Promise<Head> {
+    const [row] = (await runner.query(HEAD_SQL)) as HeadRow[];
+    const head = { seq: row.last_seq, hash: row.last_hash, keyedFrom: row.keyed_from };
+    if (row.seal === null) return { ...head, status: row.keyed_from === null ? 'unsealed' : 'forged' };
+    const fields = headSealFields({ ...head, keyedFrom: head.keyedFrom ?? '' });
+    return { ...head, status: sealMatches(this.keys.seal, 'audit-head', fields, row.seal) ? 'sealed' : 'forged' };
+  }
+
+  /** A sealed checkpoint past the head: the head was moved back over events cut from the end. */
+  private checkpointBeyond(checkpoint: CheckpointRow, headSeq: string): ChainBreak {
+    const fields = checkpointSealFields({ ...checkpoint, verifiedAt: checkpoint.verified_at });
+    if (!sealMatches(this.keys.seal, 'audit-checkpoint', fields, checkpoint.seal))
+      return forgedCheckpoint(checkpoint.seq);
+    return {
+      seq: String(BigInt(headSeq) + 1n),
+      problem: 'checkpoint_beyond_chain',
+      message: `the chain head records event ${headSeq} but a sealed checkpoint vouches for event ${checkpoint.seq}: events were cut from its end`,
+    };
+  }
+
+  /** The checkpoint must carry Keyshift's seal; its event must still carry the checkpoint's hash, and still hash to it. */
+  private async checkCheckpointEvent(
+    runner: QueryRunner,
+    checkpoint: CheckpointRow,
+    hasher: ChainHasher,
+  ): Promise<ChainBreak | null> {
+    const fields = checkpointSealFields({ ...checkpoint, verifiedAt: checkpoint.verified_at });
+    if (!sealMatches(this.keys.seal, 'audit-checkpoint', fields, checkpoint.seal)) {
+      return forgedCheckpoint(checkpoint.seq);
+    }
     const [row] = (await runner.query(`SELECT ${EVENT_TEXT_COLUMNS} FROM audit_events WHERE seq = $1`, [
       checkpoint.seq,
     ])) as EventTextRow[];
     if (!row) {
+      // Cut from the end: name the first event missing before the checkpoint (a full walk names a gap further back).
+      const [{ next }] = (await runner.query(
+        'SELECT (coalesce(max(seq), 0) + 1)::text AS next FROM audit_events WHERE seq < $1',
+        [checkpoint.seq],
+      )) as { next: string }[];
       return {
-        seq: checkpoint.seq,
-        problem: 'missing_event',
-        message: `event ${checkpoint.seq}, where the last verification ended, is missing`,
+        seq: next,
+        problem: 'checkpoint_beyond_chain',
+        message: `event ${checkpoint.seq}, where the last verification ended, is missing: the chain was cut after event ${BigInt(next) - 1n}`,
       };
     }
-    if (hashEvent(decodeEvent(row)) !== row.hash) {
+    if (hasher.hash(decodeEvent(row)) !== row.hash) {
       return {
         seq: checkpoint.seq,
         problem: 'hash_mismatch',
@@ -399,8 +590,60 @@ export class AuditLog {
     return null;
   }
 
+  /**
+   * The checkpoints after `after`, against the chain just walked to `tip`: each must carry Keyshift's
+   * seal (checkpoints from before keyed chains excepted: they were never sealed), name an event the
+   * walk reached and carry that event's hash. A sealed checkpoint beyond the tip is the signed
+   * promise that the chain once went further: events were cut from its end.
+   */
+  private async checkCheckpoints(
+    runner: QueryRunner,
+    tip: { seq: string },
+    after: bigint,
+    keyedFrom: string | null,
+  ): Promise<ChainBreak | null> {
+    const tipSeq = BigInt(tip.seq);
+    let afterSeq = String(after);
+    for (;;) {
+      const rows = (await runner.query(
+        `SELECT c.seq, c.hash, c.verified_at, c.seal, e.hash AS event_hash FROM audit_checkpoints c
+         LEFT JOIN audit_events e ON e.seq = c.seq WHERE c.seq > $1 ORDER BY c.seq LIMIT $2`,
+        [afterSeq, this.tuning.batch],
+      )) as (CheckpointRow & { event_hash: string | null })[];
+      for (const c of rows) {
+        const legacy = c.seal === null && (keyedFrom === null || BigInt(c.seq) < BigInt(keyedFrom));
+        const fields = checkpointSealFields({ ...c, verifiedAt: c.verified_at });
+        if (!legacy && !sealMatches(this.keys.seal, 'audit-checkpoint', fields, c.seal)) return forgedCheckpoint(c.seq);
+        if (BigInt(c.seq) > tipSeq) {
+          if (legacy) continue;
+          return {
+            seq: String(tipSeq + 1n),
+            problem: 'checkpoint_beyond_chain',
+            message: `the chain ends at event ${tipSeq} but a sealed checkpoint vouches for event ${c.seq}: events were cut from its end`,
+          };
+        }
+        if (c.event_hash !== c.hash) {
+          return {
+            seq: c.seq,
+            problem: 'checkpoint_mismatch',
+            message: `event ${c.seq} no longer carries the hash verified at its checkpoint`,
+          };
+        }
+      }
+      if (rows.length < this.tuning.batch) return null;
+      afterSeq = rows[rows.length - 1].seq;
+    }
+  }
+
   /** (from, to]: on worker threads sharing this snapshot when it is long enough, else here in slices. */
-  private async walkRange(runner: QueryRunner, verifier: ChainVerifier, from: bigint, to: bigint) {
+  private async walkRange(
+    runner: QueryRunner,
+    verifier: ChainVerifier,
+    hasher: ChainHasher,
+    keyedFrom: string | null,
+    from: bigint,
+    to: bigint,
+  ) {
     const { workerScript, workers, minEventsForWorkers, segment, batch, sliceMs } = this.tuning;
     const connection = this.workerConnection();
     if (workerScript && workers > 0 && connection && to - from >= BigInt(minEventsForWorkers)) {
@@ -409,11 +652,11 @@ export class AuditLog {
         script: workerScript,
         workers,
         segment,
-        data: { connection, snapshot, batch },
+        data: { connection, snapshot, batch, chainKey: this.keys.chain, keyedFrom },
       });
     }
     const query = (a: string, b: string) => runner.query(SEGMENT_SQL, [a, b]) as Promise<EventTextRow[]>;
-    return verifier.join(await walkSegment(query, from, to, { batch, sliceMs }));
+    return verifier.join(await walkSegment(query, from, to, { batch, sliceMs }, hasher));
   }
 
   /** Events past the recorded head (normally none): walked so that they, too, are named. */
@@ -450,4 +693,12 @@ export class AuditLog {
     };
     return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as ClientConfig;
   }
+}
+
+function forgedCheckpoint(seq: string): ChainBreak {
+  return {
+    seq,
+    problem: 'checkpoint_forged',
+    message: `the checkpoint at event ${seq} does not carry Keyshift's seal: it was written or altered outside Keyshift`,
+  };
 }

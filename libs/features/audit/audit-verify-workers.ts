@@ -8,6 +8,10 @@ export interface VerifyWorkerData {
   /** From pg_export_snapshot(): the worker reads exactly what the API's transaction sees. */
   snapshot: string;
   batch: number;
+  /** The HMAC key of the chain (derived from the master key): never logged, never in an error. */
+  chainKey: Uint8Array;
+  /** The first keyed event, from the sealed head (see ChainHasher). */
+  keyedFrom: string | null;
 }
 
 export type ToVerifyWorker = { type: 'segment'; id: number; from: string; to: string } | { type: 'close' };

@@ -5,12 +5,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client } from 'pg';
+import { ChainHasher } from './audit-chain';
 import { EventTextRow, SEGMENT_SQL, walkSegment } from './audit-chain-walk';
 import type { FromVerifyWorker, ToVerifyWorker, VerifyWorkerData } from './audit-verify-workers';
 
 async function main(): Promise<void> {
   const port = parentPort!;
-  const { connection, snapshot, batch } = workerData as VerifyWorkerData;
+  const { connection, snapshot, batch, chainKey, keyedFrom } = workerData as VerifyWorkerData;
+  // The chain key arrives in workerData (a copy in this thread's memory, never in a message or a log).
+  const hasher = new ChainHasher(chainKey, keyedFrom);
   const send = (message: FromVerifyWorker) => port.postMessage(message);
   const client = new Client(connection);
   // Without a listener, a connection error would kill the thread without a word.
@@ -32,10 +35,13 @@ async function main(): Promise<void> {
           port.close();
           return;
         }
-        const summary = await walkSegment(query, BigInt(message.from), BigInt(message.to), {
-          batch,
-          sliceMs: Infinity,
-        });
+        const summary = await walkSegment(
+          query,
+          BigInt(message.from),
+          BigInt(message.to),
+          { batch, sliceMs: Infinity },
+          hasher,
+        );
         send({ type: 'segment', id: message.id, summary });
       })
       .catch((error: unknown) => send({ type: 'failed', message: (error as Error).message }));

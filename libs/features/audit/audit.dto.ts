@@ -1,7 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { ListQueryDto } from '@keyshift/common';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsoDateTime, ListQueryDto } from '@keyshift/common';
 import { VerifyMode } from './audit-checkpoint.entity';
 
 const VERIFY_MODES: readonly VerifyMode[] = ['incremental', 'full'];
@@ -33,14 +32,12 @@ export class ListAuditEventsQueryDto extends ListQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Events at or after this time.' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @IsoDateTime()
   since?: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Events before this time.' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  @IsoDateTime()
   until?: Date;
 }
 

@@ -70,6 +70,13 @@ export class AuthorizationServerEntity {
   @Column('jsonb', { name: 'rotation_policy', nullable: true })
   rotationPolicy!: RotationPolicy | null;
 
+  /**
+   * Hosts (host[:port], a bare host meaning the scheme's default port) besides the issuer's on which
+   * the server's metadata may name endpoints; empty: the issuer's host only (endpoint-policy.ts).
+   */
+  @Column('text', { name: 'trusted_hosts', array: true, default: () => "'{}'" })
+  trustedHosts!: string[];
+
   @Column('jsonb', { nullable: true })
   capabilities!: ServerCapabilities | null;
 

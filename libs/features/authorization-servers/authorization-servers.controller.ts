@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
 import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
 import { Principal } from '../api-tokens/principal';
 import { ListQueryDto } from '@keyshift/common';
-import { CreateAuthorizationServerDto } from './authorization-servers.dto';
+import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
 import { AuthorizationServersService } from './authorization-servers.service';
 
 @ApiTags('authorization-servers')
@@ -28,6 +28,13 @@ export class AuthorizationServersController {
   @Get(':id')
   get(@IdParam() id: string) {
     return this.servers.get(id);
+  }
+
+  /** Changes the hosts the server's endpoints may be on; a new discovery follows. */
+  @Patch(':id')
+  @MinRole(Role.Operator)
+  update(@IdParam() id: string, @Body() body: UpdateAuthorizationServerDto, @CurrentPrincipal() by: Principal) {
+    return this.servers.update(id, body, by);
   }
 
   /** Re-reads the server's metadata in the background; GET the server to see the result. */

@@ -1,6 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  IsArray,
   IsDefined,
   IsEnum,
   IsInt,
@@ -12,7 +14,16 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { NestedObject } from '@keyshift/common';
 import { AssertionAudience, ConnectorType } from './authorization-server.entity';
+
+const TRUSTED_HOSTS_DOC: ApiPropertyOptions = {
+  type: [String],
+  example: ['mtls.idp.example.com', 'idp-backchannel.example.com:8443'],
+  description:
+    "Hosts (host or host:port; a bare host means port 443) besides the issuer's on which the server's metadata may " +
+    "name endpoints (token, registration, jwks_uri, mTLS aliases). Empty: the issuer's host only.",
+};
 
 export class ConnectorDto {
   @ApiProperty({
@@ -39,8 +50,7 @@ export class CreateAuthorizationServerDto {
   issuer!: string;
 
   @ApiProperty({ type: ConnectorDto })
-  @ValidateNested()
-  @Type(() => ConnectorDto)
+  @NestedObject(() => ConnectorDto)
   @IsDefined()
   connector!: ConnectorDto;
 
@@ -93,4 +103,22 @@ export class CreateAuthorizationServerDto {
   @Max(256)
   @IsInt()
   probeConcurrency?: number;
+
+  @ApiPropertyOptional(TRUSTED_HOSTS_DOC)
+  @IsOptional()
+  @ArrayMaxSize(20)
+  @MaxLength(300, { each: true })
+  @IsArray()
+  @IsString({ each: true })
+  trustedHosts?: string[];
+}
+
+/** PATCH /v1/authorization-servers/{id}: what may change after creation (a new discovery follows). */
+export class UpdateAuthorizationServerDto {
+  @ApiProperty(TRUSTED_HOSTS_DOC)
+  @ArrayMaxSize(20)
+  @MaxLength(300, { each: true })
+  @IsArray()
+  @IsString({ each: true })
+  trustedHosts!: string[];
 }

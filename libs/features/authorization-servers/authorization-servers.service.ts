@@ -1,6 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
+import {
+  Clock,
+  decodeCursor,
+  DomainError,
+  encodeCursor,
+  ErrorCode,
+  isUuid,
+  Logger,
+  LOGGER,
+  newId,
+  Page,
+} from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { uniqueViolation } from '@keyshift/database';
 import { JobName, JobQueue } from '@keyshift/queue';
@@ -8,7 +19,8 @@ import { DataSource, MoreThan } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
-import { CreateAuthorizationServerDto } from './authorization-servers.dto';
+import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
+import { normalizeTrustedHosts, trustedHostsProblem } from './endpoint-policy';
 import { issuerProblem } from './issuer-url';
 
 /** Until an operator says otherwise, assume a cautious JWKS cache time (node-oidc-provider uses 60 s). */
@@ -18,6 +30,8 @@ export interface AuthorizationServerView {
   id: string;
   name: string;
   issuer: string;
+  /** Hosts besides the issuer's on which the server's endpoints may be (endpoint-policy.ts). */
+  trustedHosts: string[];
   connector: { type: string };
   jwksCacheSeconds: number;
   assertionAudience: AssertionAudience;
@@ -35,6 +49,7 @@ export function toServerView(s: AuthorizationServerEntity): AuthorizationServerV
     id: s.id,
     name: s.name,
     issuer: s.issuer,
+    trustedHosts: s.trustedHosts ?? [],
     connector: { type: s.connectorType },
     jwksCacheSeconds: s.jwksCacheSeconds,
     assertionAudience: s.assertionAudience,
@@ -63,16 +78,20 @@ export class AuthorizationServersService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly queue: JobQueue,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async create(input: CreateAuthorizationServerDto, by: Principal): Promise<AuthorizationServerView> {
     const problem = issuerProblem(input.issuer, this.config.outbound.allowlist);
     if (problem) throw DomainError.validation([problem]);
+    const trustedProblem = trustedHostsProblem(input.trustedHosts ?? []);
+    if (trustedProblem) throw DomainError.validation([trustedProblem]);
     const now = this.clock.now();
     const row: AuthorizationServerEntity = {
       id: newId(),
       name: input.name,
       issuer: input.issuer,
+      trustedHosts: normalizeTrustedHosts(input.trustedHosts ?? []),
       connectorType: input.connector.type,
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
       assertionAudience: input.assertionAudience ?? AssertionAudience.Issuer,
@@ -114,8 +133,55 @@ export class AuthorizationServersService {
     }
     // After commit: the vendor check starts as soon as the server exists. If Redis is down the
     // server is still created; the vendor-check executor asks for discovery again when it needs it.
-    await this.requestDiscoveryOf(row.id).catch(() => undefined);
+    await this.requestDiscoveryOf(row.id).catch((error: unknown) =>
+      this.logger.warn(
+        { authorizationServerId: row.id, err: (error as Error).message },
+        'server created but its discovery could not be queued; the vendor check will ask again',
+      ),
+    );
     return toServerView(row);
+  }
+
+  /**
+   * Replaces the hosts the server's endpoints may be on (PATCH /v1/authorization-servers/{id}), then
+   * queues a discovery so the capabilities are judged again under the new list.
+   */
+  async update(id: string, input: UpdateAuthorizationServerDto, by: Principal): Promise<AuthorizationServerView> {
+    const problem = trustedHostsProblem(input.trustedHosts);
+    if (problem) throw DomainError.validation([problem]);
+    const view = await this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(AuthorizationServerEntity);
+      const before = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!before) throw DomainError.notFound('authorization server', id);
+      const after: AuthorizationServerEntity = {
+        ...before,
+        trustedHosts: normalizeTrustedHosts(input.trustedHosts),
+        version: before.version + 1,
+        updatedAt: this.clock.now(),
+      };
+      await repo.update(
+        { id },
+        { trustedHosts: after.trustedHosts, version: after.version, updatedAt: after.updatedAt },
+      );
+      await this.audit.append(manager, [
+        {
+          actor: actorOf(by),
+          action: 'authorization_server.updated',
+          subjectType: 'authorization_server',
+          subjectId: id,
+          before: { trustedHosts: before.trustedHosts },
+          after: { trustedHosts: after.trustedHosts },
+        },
+      ]);
+      return toServerView(after);
+    });
+    await this.requestDiscoveryOf(id, view.version).catch((error: unknown) =>
+      this.logger.warn(
+        { authorizationServerId: id, err: (error as Error).message },
+        'trusted hosts updated but the new discovery could not be queued; the vendor check will ask again',
+      ),
+    );
+    return view;
   }
 
   /** Queues a discovery of the server's metadata (POST /v1/authorization-servers/{id}/discover). */
@@ -125,10 +191,10 @@ export class AuthorizationServersService {
     return { serverId: id, queued: true };
   }
 
-  private requestDiscoveryOf(serverId: string): Promise<void> {
+  private requestDiscoveryOf(serverId: string, serverVersion?: number): Promise<void> {
     return this.queue.enqueue({
       name: JobName.DiscoverServer,
-      data: { serverId, requestedAt: this.clock.now().getTime() },
+      data: { serverId, requestedAt: this.clock.now().getTime(), serverVersion },
     });
   }
 

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
@@ -8,6 +9,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
 import { toServerView } from './authorization-servers.service';
 import { discoveryUrls, parseDiscoveryDocument } from './discovery-document';
+import { endpointScope, EndpointScope } from './endpoint-policy';
 
 export type DiscoveryOutcome =
   | { status: 'ok'; capabilities: ServerCapabilities }
@@ -27,17 +29,20 @@ export class ServerDiscovery {
     private readonly http: OutboundHttp,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
   ) {}
 
   async discover(serverId: string): Promise<DiscoveryOutcome> {
     const server = await this.dataSource.getRepository(AuthorizationServerEntity).findOneBy({ id: serverId });
     if (!server) throw DomainError.notFound('authorization server', serverId);
-    const outcome = await this.fetchMetadata(server.issuer);
+    // Every endpoint the document names must be on the issuer's host or a trusted host, so nothing
+    // is ever sent to an endpoint that failed the check (its discovery is recorded as failed).
+    const outcome = await this.fetchMetadata(server.issuer, endpointScope(server, this.config.outbound.allowlist));
     await this.record(server, outcome);
     return outcome;
   }
 
-  private async fetchMetadata(issuer: string): Promise<DiscoveryOutcome> {
+  private async fetchMetadata(issuer: string, scope: EndpointScope): Promise<DiscoveryOutcome> {
     const [oidc, rfc8414] = discoveryUrls(issuer);
     for (const url of [oidc, rfc8414]) {
       let res;
@@ -59,7 +64,7 @@ export class ServerDiscovery {
         };
       }
       if (res.status !== 200) return { status: 'invalid', reason: `${url} answered HTTP ${res.status}` };
-      const parsed = parseDiscoveryDocument(res.body, issuer, url);
+      const parsed = parseDiscoveryDocument(res.body, issuer, url, scope);
       return parsed.ok
         ? { status: 'ok', capabilities: parsed.capabilities }
         : { status: 'invalid', reason: `${url}: ${parsed.reason}` };

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { IdParam, ListQueryDto } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
 import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
 import { Principal } from '../api-tokens/principal';
-import { CreateCampaignDto, ResumeCampaignDto } from './campaigns.dto';
+import { CreateCampaignDto, CreateCampaignQueryDto, ResumeCampaignDto } from './campaigns.dto';
 import { CampaignsService } from './campaigns.service';
 
 @ApiTags('campaigns')
@@ -13,10 +14,18 @@ import { CampaignsService } from './campaigns.service';
 export class CampaignsController {
   constructor(private readonly campaigns: CampaignsService) {}
 
+  /** 201 with the campaign; with ?dryRun=true, 200 with the members it would take and nothing created. */
   @Post()
   @MinRole(Role.Operator)
-  create(@Body() body: CreateCampaignDto, @CurrentPrincipal() by: Principal) {
-    return this.campaigns.create(body, by);
+  async create(
+    @Body() body: CreateCampaignDto,
+    @Query() query: CreateCampaignQueryDto,
+    @CurrentPrincipal() by: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (!query.dryRun) return this.campaigns.create(body, by);
+    reply.status(200);
+    return this.campaigns.preview(body);
   }
 
   @Get()

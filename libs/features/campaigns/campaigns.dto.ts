@@ -1,9 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Phase } from '@keyshift/domain';
-import { Type } from 'class-transformer';
+import { NestedObject } from '@keyshift/common';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsDefined,
   IsEnum,
   IsInt,
@@ -15,26 +17,35 @@ import {
   MaxLength,
   Min,
   MinLength,
-  ValidateNested,
 } from 'class-validator';
 
+/** The selector fields that narrow a campaign; a selector must set at least one (see CampaignsService). */
+export const SELECTOR_CRITERIA = ['authorizationServerId', 'owner', 'tags', 'phase'] as const;
+
+/** Which clients a campaign takes: those matching every criterion given. At least one is required. */
 export class CampaignSelectorDto {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
   @IsUUID()
   authorizationServerId?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255 })
   @IsOptional()
   @IsString()
+  @MinLength(1)
   @MaxLength(255)
   owner?: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'Clients carrying every one of these tags.' })
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    description: 'Clients carrying every one of these tags.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
+  @MaxLength(64, { each: true })
   tags?: string[];
 
   @ApiPropertyOptional({ enum: Phase, description: 'Only clients now in this phase.' })
@@ -50,19 +61,27 @@ export class CreateCampaignDto {
   @MaxLength(200)
   name!: string;
 
-  @ApiProperty({ type: CampaignSelectorDto })
+  @ApiProperty({
+    type: CampaignSelectorDto,
+    description: `At least one of ${SELECTOR_CRITERIA.join(', ')}: an empty selector would take the whole estate.`,
+  })
   @IsDefined()
-  @ValidateNested()
-  @Type(() => CampaignSelectorDto)
+  @NestedObject(() => CampaignSelectorDto)
   selector!: CampaignSelectorDto;
 
-  @ApiProperty({ description: 'Clients in the first wave, which must pass before any other starts.', example: 5 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    maximum: 10_000,
+    description: 'Clients in the first wave, which must pass before any other starts.',
+    example: 5,
+  })
   @IsInt()
   @Min(0)
   @Max(10_000)
   canarySize!: number;
 
-  @ApiProperty({ example: 50 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100_000, example: 50 })
   @IsInt()
   @Min(1)
   @Max(100_000)
@@ -70,6 +89,8 @@ export class CreateCampaignDto {
 
   @ApiProperty({
     description: 'Failed or blocked clients over released clients above which the campaign pauses itself (0 to 1).',
+    minimum: 0,
+    maximum: 1,
     example: 0.1,
   })
   @IsNumber()
@@ -80,6 +101,9 @@ export class CreateCampaignDto {
   @ApiPropertyOptional({
     description:
       "Requests per second the campaign may send to each authorization server; default: the server's probe rate.",
+    type: 'integer',
+    minimum: 1,
+    maximum: 10_000,
     example: 20,
   })
   @IsOptional()
@@ -89,8 +113,26 @@ export class CreateCampaignDto {
   serverBudgetPerSecond?: number;
 }
 
+export class CreateCampaignQueryDto {
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: false,
+    description:
+      'true: create nothing; answer with the clients the campaign would take, counted per phase and per authorization server.',
+  })
+  @IsOptional()
+  // Query strings are text: only the words true and false are booleans here.
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  dryRun?: boolean;
+}
+
 export class ResumeCampaignDto {
-  @ApiPropertyOptional({ description: 'Raise (or lower) the maximum failure rate while resuming.' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 1,
+    description: 'Raise (or lower) the maximum failure rate while resuming.',
+  })
   @IsOptional()
   @IsNumber()
   @Min(0)

@@ -9,9 +9,22 @@ import { AuthorizationServerEntity } from '../authorization-servers/authorizatio
 import { CampaignEntity, CampaignStatus } from './campaign.entity';
 import { waveTallies, wakeMembers } from './campaign-tallies';
 import { CampaignFailure, campaignView, CampaignView } from './campaign-view';
-import { CreateCampaignDto, ResumeCampaignDto } from './campaigns.dto';
+import { CampaignSelectorDto, CreateCampaignDto, ResumeCampaignDto, SELECTOR_CRITERIA } from './campaigns.dto';
 
 const FAILURES_SHOWN = 100;
+/** Member ids a dry run lists; the counts cover all of them. */
+export const DRY_RUN_IDS_SHOWN = 100;
+
+/** What POST /v1/campaigns?dryRun=true answers: who the campaign would take, nothing created. */
+export interface CampaignPreview {
+  dryRun: true;
+  members: number;
+  waveCount: number;
+  byPhase: Record<string, number>;
+  byAuthorizationServer: { authorizationServerId: string; name: string; members: number }[];
+  /** The first DRY_RUN_IDS_SHOWN member ids (client row ids, in the order waves are assigned). */
+  firstMemberIds: string[];
+}
 
 /**
  * Campaigns through the API. Creating one fixes its members (matching clients that are not done
@@ -27,6 +40,7 @@ export class CampaignsService {
   ) {}
 
   async create(input: CreateCampaignDto, by: Principal): Promise<CampaignView> {
+    assertNarrows(input.selector);
     const now = this.clock.now();
     const id = newId();
     const campaign = await this.dataSource.transaction(async (m) => {
@@ -75,6 +89,43 @@ export class CampaignsService {
       return row;
     });
     return campaignView(campaign);
+  }
+
+  /**
+   * The members create() would take now, counted per phase and per server, from one snapshot;
+   * writes nothing, audits nothing, queues nothing. The same refusals as create() apply.
+   */
+  async preview(input: CreateCampaignDto): Promise<CampaignPreview> {
+    assertNarrows(input.selector);
+    return this.dataSource.transaction('REPEATABLE READ', async (m) => {
+      if (input.serverBudgetPerSecond === undefined) await this.defaultBudget(m, input.selector.authorizationServerId);
+      const { where, params } = memberCondition(input.selector);
+      // One connection (the snapshot's): the three reads run one after the other.
+      const byPhase = (await m.query(
+        `SELECT c.phase, count(*)::int AS n FROM clients c WHERE ${where} GROUP BY c.phase ORDER BY c.phase`,
+        params,
+      )) as { phase: string; n: number }[];
+      const byServer = (await m.query(
+        `SELECT c.authorization_server_id AS id, s.name, count(*)::int AS n
+         FROM clients c JOIN authorization_servers s ON s.id = c.authorization_server_id
+         WHERE ${where} GROUP BY c.authorization_server_id, s.name ORDER BY s.name, c.authorization_server_id`,
+        params,
+      )) as { id: string; name: string; n: number }[];
+      const first = (await m.query(
+        `SELECT c.id FROM clients c WHERE ${where} ORDER BY c.id LIMIT ${DRY_RUN_IDS_SHOWN}`,
+        params,
+      )) as { id: string }[];
+      const members = byPhase.reduce((sum, r) => sum + r.n, 0);
+      const waves = members ? assignWaves(members, input.canarySize, input.waveSize) : [];
+      return {
+        dryRun: true,
+        members,
+        waveCount: waves.length ? waves[waves.length - 1] + 1 : 0,
+        byPhase: Object.fromEntries(byPhase.map((r) => [r.phase, r.n])),
+        byAuthorizationServer: byServer.map((r) => ({ authorizationServerId: r.id, name: r.name, members: r.n })),
+        firstMemberIds: first.map((r) => r.id),
+      };
+    });
   }
 
   async get(id: string): Promise<CampaignView> {
@@ -194,24 +245,10 @@ export class CampaignsService {
   }
 
   private async selectMembers(m: EntityManager, input: CreateCampaignDto): Promise<string[]> {
-    const where = [
-      `c.phase <> 'completed'`,
-      `NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.status <> 'completed')`,
-    ];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    const s = input.selector;
-    if (s.authorizationServerId) add('c.authorization_server_id = ?', s.authorizationServerId);
-    if (s.owner) add('c.owner = ?', s.owner);
-    if (s.tags?.length) add('c.tags @> ?::text[]', s.tags);
-    if (s.phase) add('c.phase = ?', s.phase);
-    const rows = (await m.query(
-      `SELECT c.id FROM clients c WHERE ${where.join(' AND ')} ORDER BY c.id FOR UPDATE OF c`,
-      params,
-    )) as { id: string }[];
+    const { where, params } = memberCondition(input.selector);
+    const rows = (await m.query(`SELECT c.id FROM clients c WHERE ${where} ORDER BY c.id FOR UPDATE OF c`, params)) as {
+      id: string;
+    }[];
     return rows.map((r) => r.id);
   }
 
@@ -226,5 +263,36 @@ export class CampaignsService {
       'SELECT coalesce(min(probe_rate_per_second), 20)::int AS rate FROM authorization_servers',
     )) as { rate: number }[];
     return row.rate;
+  }
+}
+
+/** Clients (alias c) a selector takes: matching every criterion, not completed, not in an open campaign. */
+function memberCondition(s: CampaignSelectorDto): { where: string; params: unknown[] } {
+  const where = [
+    `c.phase <> 'completed'`,
+    `NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.status <> 'completed')`,
+  ];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (s.authorizationServerId) add('c.authorization_server_id = ?', s.authorizationServerId);
+  if (s.owner) add('c.owner = ?', s.owner);
+  if (s.tags?.length) add('c.tags @> ?::text[]', s.tags);
+  if (s.phase) add('c.phase = ?', s.phase);
+  return { where: where.join(' AND '), params };
+}
+
+/**
+ * A selector with no criterion would take every eligible client: refused, never read as "all".
+ * A criterion counts only if memberCondition uses it (IsOptional lets null and '' through).
+ */
+function assertNarrows(s: CampaignSelectorDto): void {
+  const given = SELECTOR_CRITERIA.filter((k) => (k === 'tags' ? (s.tags?.length ?? 0) > 0 : Boolean(s[k])));
+  if (given.length === 0) {
+    throw DomainError.validation([
+      { field: 'selector', message: `must set at least one of ${SELECTOR_CRITERIA.join(', ')}` },
+    ]);
   }
 }

@@ -65,12 +65,16 @@ export function rowsFromCsv(text: string, maxRows: number): ImportRow[] {
   if (records.length === 0)
     throw DomainError.validation([{ field: 'body', message: 'CSV is empty; expected a header row' }]);
   const [header, ...data] = records;
-  const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h));
+  // Unknown columns are named by position: a CSV sent without its header row makes a data row
+  // (secrets included) the header, and its cells must not come back in the error.
+  const unknown = header
+    .map((h, i) => ({ h, column: i + 1 }))
+    .filter(({ h }) => !(CSV_COLUMNS as readonly string[]).includes(h));
   const missing = REQUIRED_COLUMNS.filter((c) => !header.includes(c));
   if (unknown.length || missing.length) {
     throw DomainError.validation([
-      ...unknown.map((h) => ({
-        field: `header.${h}`,
+      ...unknown.map(({ column }) => ({
+        field: `header[${column}]`,
         message: `unknown column; expected some of ${CSV_COLUMNS.join(', ')}`,
       })),
       ...missing.map((c) => ({ field: `header.${c}`, message: 'required column is missing' })),

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, DomainError, ErrorCode, fieldProblems, VALIDATOR_OPTIONS } from '@keyshift/common';
+import {
+  Clock,
+  DomainError,
+  ErrorCode,
+  fieldProblems,
+  unstorableTextProblems,
+  VALIDATOR_OPTIONS,
+} from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { EnvelopeCipher } from '@keyshift/crypto';
 import { bulkInsert, bulkUpdate } from '@keyshift/database';
@@ -10,6 +17,7 @@ import { validateSync } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
+import { registrationClientUriProblem, RegistrationUriServer } from '../authorization-servers/registration-client-uri';
 import { ClientEntity, CutoverMode } from './client.entity';
 import { auditSummary, viewFromEntity } from './client-view';
 import { CreateClientDto, ImportErrorMode } from './clients.dto';
@@ -119,7 +127,10 @@ export class ClientImportService {
         continue;
       }
       const input = plainToInstance(CreateClientDto, value);
-      const problems = fieldProblems(validateSync(input, VALIDATOR_OPTIONS));
+      // Text PostgreSQL cannot store, checked per row (with onError=skip one such row must not fail
+      // the rest) and after validation, so that the fields it names are ones the DTO knows.
+      const problems = fieldProblems(validateSync(input, VALIDATOR_OPTIONS), '', '(row)');
+      if (!problems.length) problems.push(...unstorableTextProblems(value, '(row)'));
       if (problems.length) {
         errors.push(...problems.map((p) => ({ row, ...p })));
         continue;
@@ -143,17 +154,25 @@ export class ClientImportService {
   private async checkServersExist(valid: ValidRow[], errors: RowError[]): Promise<void> {
     const ids = [...new Set(valid.map((v) => v.input.authorizationServerId))];
     if (ids.length === 0) return;
-    const found = new Set(
+    const found = new Map(
       (
-        (await this.dataSource.query('SELECT id FROM authorization_servers WHERE id = ANY($1::uuid[])', [ids])) as {
-          id: string;
-        }[]
-      ).map((r) => r.id),
+        (await this.dataSource.query(
+          'SELECT id, issuer, trusted_hosts AS "trustedHosts", capabilities FROM authorization_servers WHERE id = ANY($1::uuid[])',
+          [ids],
+        )) as (RegistrationUriServer & { id: string })[]
+      ).map((r) => [r.id, r]),
     );
     for (const v of valid) {
-      if (!found.has(v.input.authorizationServerId)) {
+      const server = found.get(v.input.authorizationServerId);
+      if (!server) {
         errors.push({ row: v.row, field: 'authorizationServerId', message: 'no authorization server has this id' });
+        continue;
       }
+      // Where the registration access token will be sent: only under the server's registration endpoint.
+      const uriProblem = v.input.registrationClientUri
+        ? registrationClientUriProblem(v.input.registrationClientUri, server)
+        : null;
+      if (uriProblem) errors.push({ row: v.row, field: 'registrationClientUri', message: uriProblem });
     }
   }
 

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
 import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { ClientImportService } from './client-import.service';
+import { ImportConcurrency } from './import-concurrency';
 import { ClientTransitions } from './client-transitions.service';
 import { ConfirmCutoverDto, CreateClientDto, ImportQueryDto, ListClientsQueryDto, TransitionDto } from './clients.dto';
 import { ClientsService } from './clients.service';
@@ -31,6 +32,7 @@ export class ClientsController {
   @Post('import')
   @HttpCode(200)
   @MinRole(Role.Operator)
+  @UseInterceptors(ImportConcurrency)
   @ApiConsumes('application/json', 'text/csv')
   @ApiBody({
     schema: { oneOf: [{ type: 'array', items: { $ref: '#/components/schemas/CreateClientDto' } }, { type: 'string' }] },

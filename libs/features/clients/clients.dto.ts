@@ -1,24 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Phase, PhaseState } from '@keyshift/domain';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsDefined,
-  IsDate,
   IsEnum,
+  IsInt,
   IsOptional,
   IsString,
   IsUrl,
   IsUUID,
   Matches,
+  Max,
   MaxDate,
   MaxLength,
+  Min,
   MinLength,
   ValidateBy,
-  ValidateNested,
 } from 'class-validator';
-import { ListQueryDto } from '@keyshift/common';
+import { IsoDateTime, ListQueryDto, NestedObject } from '@keyshift/common';
 import { CutoverMode, MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
@@ -60,7 +60,7 @@ export class CreateClientDto {
   @IsUUID()
   authorizationServerId!: string;
 
-  @ApiProperty({ description: 'The client_id registered at the authorization server.' })
+  @ApiProperty({ minLength: 1, maxLength: 255, description: 'The client_id registered at the authorization server.' })
   @MinLength(1)
   @MaxLength(255)
   @IsString()
@@ -70,7 +70,12 @@ export class CreateClientDto {
   @IsEnum(SourceAuthMethod)
   authMethod!: SourceAuthMethod;
 
-  @ApiProperty({ description: 'The shared secret. Encrypted at rest; never returned.', writeOnly: true })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 4096,
+    description: 'The shared secret. Encrypted at rest; never returned.',
+    writeOnly: true,
+  })
   @MinLength(1)
   @MaxLength(4096)
   @IsString()
@@ -82,8 +87,7 @@ export class CreateClientDto {
   })
   @IsOptional()
   @MaxDate(() => new Date(), { message: 'must not be in the future' })
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
-  @Type(() => Date)
+  @IsoDateTime()
   secretIssuedAt?: Date;
 
   @ApiPropertyOptional({
@@ -96,7 +100,7 @@ export class CreateClientDto {
   @IsString()
   registrationAccessToken?: string;
 
-  @ApiPropertyOptional({ description: 'RFC 7592 client configuration endpoint.' })
+  @ApiPropertyOptional({ format: 'uri', maxLength: 2048, description: 'RFC 7592 client configuration endpoint.' })
   @IsOptional()
   @IsUrl(
     { require_protocol: true, require_tld: false, protocols: ['https', 'http'] },
@@ -106,8 +110,7 @@ export class CreateClientDto {
   registrationClientUri?: string;
 
   @ApiProperty({ type: TargetDto })
-  @ValidateNested()
-  @Type(() => TargetDto)
+  @NestedObject(() => TargetDto)
   @IsDefined()
   target!: TargetDto;
 
@@ -186,8 +189,14 @@ export class ConfirmCutoverDto {
 }
 
 export class TransitionDto {
-  @ApiPropertyOptional({ description: 'Refuse with 409 unless the client is still at this version.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    description: 'Refuse with 409 unless the client is still at this version.',
+  })
   @IsOptional()
-  @Type(() => Number)
+  @Min(1)
+  @Max(2_147_483_647)
+  @IsInt()
   expectedVersion?: number;
 }

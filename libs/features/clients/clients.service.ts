@@ -7,6 +7,7 @@ import { Phase, PhaseState } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
+import { registrationClientUriProblem, RegistrationUriServer } from '../authorization-servers/registration-client-uri';
 import { ClientEntity, CutoverMode, SecretStatus } from './client.entity';
 import {
   auditSummary,
@@ -88,14 +89,20 @@ export class ClientsService {
     const view = viewFromEntity(row);
     try {
       await this.dataSource.transaction(async (manager) => {
-        const server = await manager.query('SELECT 1 FROM authorization_servers WHERE id = $1 FOR SHARE', [
-          input.authorizationServerId,
-        ]);
-        if (server.length === 0) {
+        const [server] = (await manager.query(
+          'SELECT issuer, trusted_hosts AS "trustedHosts", capabilities FROM authorization_servers WHERE id = $1 FOR SHARE',
+          [input.authorizationServerId],
+        )) as RegistrationUriServer[];
+        if (!server) {
           throw DomainError.validation([
             { field: 'authorizationServerId', message: 'no authorization server has this id' },
           ]);
         }
+        // Where the registration access token will be sent: only under the server's registration endpoint.
+        const uriProblem = input.registrationClientUri
+          ? registrationClientUriProblem(input.registrationClientUri, server)
+          : null;
+        if (uriProblem) throw DomainError.validation([{ field: 'registrationClientUri', message: uriProblem }]);
         await manager.getRepository(ClientEntity).insert(row);
         await this.audit.append(manager, [
           {

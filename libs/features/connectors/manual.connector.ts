@@ -18,6 +18,7 @@ import {
 export class ManualConnector implements ServerConnector {
   readonly capabilities: ConnectorCapabilities = {
     automated: false,
+    readable: false,
     // Unknown server: assume the safe case, one method per client.
     overlappingMethods: false,
     keyDelivery: ['jwks_uri', 'jwks'],
@@ -50,6 +51,11 @@ export class ManualConnector implements ServerConnector {
       `Keyshift cannot register a successor of ${client.clientId}: the server is managed by hand (use strategy in_place)`,
       false,
     );
+  }
+
+  /** Nothing to recover: an operator's changes are confirmed through the API, never journalled. */
+  async recover(): Promise<boolean> {
+    return false;
   }
 
   async remove(client: ConnectorClient): Promise<ConnectorResult> {

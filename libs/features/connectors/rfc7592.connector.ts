@@ -1,56 +1,47 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { ClientSecrets } from '../clients/client-secrets.service';
-import { secretContext } from '../clients/secret-context';
+import { RegistrationRecovery } from './registration-recovery';
+import { ExchangeOperation, ExchangeStatus } from './registration-exchange.entity';
+import { RegistrationJournal } from './registration-journal';
 import { recordableMetadata, updatableMetadata } from './registration-metadata';
+import { storeRegistrationToken, storeSuccessor, TOKEN_COLUMNS, tokenIn } from './registration-tokens';
+import { Exchange, Rfc7592Http } from './rfc7592-http';
 import {
+  AfterChange,
   ConnectorCapabilities,
   ConnectorClient,
   ConnectorError,
   ConnectorResult,
-  RecordWith,
   Registered,
   RegistrationChange,
   ServerConnector,
 } from './server-connector';
 
-/** Where each of a row's registrations keeps its URI and sealed token. */
-const TOKEN_COLUMNS = {
-  original: {
-    uri: 'registration_client_uri',
-    ciphertext: 'registration_access_token_ciphertext',
-    fingerprint: 'registration_access_token_fingerprint',
-  },
-  successor: {
-    uri: 'successor_registration_client_uri',
-    ciphertext: 'successor_registration_access_token_ciphertext',
-    fingerprint: null,
-  },
-} as const;
-
-interface Exchange {
-  status: number;
-  body: Record<string, unknown>;
-  /** Time spent waiting on the server (recorded with the change: it is what a migration costs the server). */
-  latencyMs: number;
-}
-
 /**
  * RFC 7592 client management with the registration access token Keyshift holds for the client.
  * An update is a full replacement (§2.2): the current registration is read, the change applied,
- * and the whole sent back. Servers may rotate the token on any call (node-oidc-provider does on
- * every PUT, and the old one dies at once), so a new token is sealed and stored in the same
- * transaction as the audit event of the change it came with.
+ * and the whole sent back.
+ *
+ * Servers may rotate the token on any update (node-oidc-provider does on every PUT, and the old one
+ * dies at once), and a new registration's answer carries its only token. So each such request is
+ * journalled (RegistrationJournal): an intent is committed before it is sent, and the answer, token
+ * sealed, in its own transaction the moment it arrives, before any other work. Then the token and
+ * the change are applied to the client row with the change's audit event, which closes the journal
+ * row in the same transaction. A worker killed anywhere after the answer's commit loses nothing:
+ * `recover` adopts the journalled answer. What no client can close is the moment between the
+ * server committing a change and its answer's bytes reaching the journal (the round trip plus one
+ * commit, a few milliseconds): an intent without an answer whose old token the server refuses is
+ * settled as lost, and the client waits on a person with the reason.
  */
 @Injectable()
 export class Rfc7592Connector implements ServerConnector {
   readonly capabilities: ConnectorCapabilities = {
     automated: true,
+    readable: true,
     // RFC 7591 gives a client one token_endpoint_auth_method: switching it is atomic.
     overlappingMethods: false,
     keyDelivery: ['jwks_uri', 'jwks'],
@@ -61,54 +52,86 @@ export class Rfc7592Connector implements ServerConnector {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly http: OutboundHttp,
-    private readonly secrets: ClientSecrets,
+    private readonly http: Rfc7592Http,
+    private readonly journal: RegistrationJournal,
+    private readonly recovery: RegistrationRecovery,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditLog,
   ) {}
 
   async read(client: ConnectorClient): Promise<Record<string, unknown>> {
-    const { body } = await this.exchange(client, 'RFC 7592 read', 'GET');
+    const { body } = await this.http.withStoredToken(client, 'RFC 7592 read', 'GET');
     return recordableMetadata(body);
   }
 
-  async update(client: ConnectorClient, change: RegistrationChange, record?: RecordWith): Promise<ConnectorResult> {
-    const current = await this.exchange(client, 'RFC 7592 read', 'GET');
-    const updated = await this.exchange(client, 'RFC 7592 update', 'PUT', updatableMetadata(current.body, change));
+  recover(clientRowId: string): Promise<boolean> {
+    return this.recovery.recover(clientRowId);
+  }
+
+  async update(client: ConnectorClient, change: RegistrationChange, after?: AfterChange): Promise<ConnectorResult> {
+    const which = client.registration ?? 'original';
+    const current = await this.http.withStoredToken(client, 'RFC 7592 read', 'GET');
+    const exchangeId = await this.journal.intend({
+      clientRowId: client.clientRowId,
+      operation: ExchangeOperation.Update,
+      registration: which,
+      clientId: client.clientId,
+      change: describe(change),
+      plannedState: after?.registrationState ?? null,
+    });
+    const updated = await this.journalled(exchangeId, () =>
+      this.http.withStoredToken(client, 'RFC 7592 update', 'PUT', updatableMetadata(current.body, change)),
+    );
+    // The answer is durable before anything else happens: a rotated token survives this process.
+    const rotated = tokenIn(updated.body);
     const metadata = recordableMetadata(updated.body);
     const serverMs = Math.round(current.latencyMs + updated.latencyMs);
-    await this.record(
-      client,
-      'client.registration_updated',
-      { change: describe(change), serverMs },
-      updated.body,
-      record,
-    );
+    await this.journal.answered(exchangeId, rotated, metadata, serverMs);
+
+    await this.dataSource.transaction(async (m) => {
+      if (rotated) await storeRegistrationToken(m, this.cipher, client.clientRowId, which, rotated);
+      if (after) await this.writeState(m, client.clientRowId, after);
+      await this.journal.settle(exchangeId, ExchangeStatus.Applied, null, m);
+      await this.audit.append(m, [
+        {
+          actor: SYSTEM_ACTORS.worker,
+          action: 'client.registration_updated',
+          subjectType: 'client',
+          subjectId: client.clientRowId,
+          after: {
+            change: describe(change),
+            serverMs,
+            clientId: client.clientId,
+            registration: which,
+            registrationAccessTokenRotated: rotated !== null,
+          },
+        },
+      ]);
+    });
     return { kind: 'applied', metadata };
   }
 
-  async remove(client: ConnectorClient, record?: RecordWith): Promise<ConnectorResult> {
-    const deleted = await this.exchange(client, 'RFC 7592 delete', 'DELETE');
-    const columns = TOKEN_COLUMNS[client.registration ?? 'original'];
+  async remove(client: ConnectorClient, after?: AfterChange): Promise<ConnectorResult> {
+    const which = client.registration ?? 'original';
+    const deleted = await this.http.withStoredToken(client, 'RFC 7592 delete', 'DELETE');
+    const columns = TOKEN_COLUMNS[which];
     await this.dataSource.transaction(async (m) => {
-      // The token died with the registration.
+      // The token died with the registration; a successor Keyshift registered is forgotten with it.
       await m.query(
-        `UPDATE clients SET ${columns.ciphertext} = NULL${columns.fingerprint ? `, ${columns.fingerprint} = NULL` : ''},
-           updated_at = now() WHERE id = $1`,
+        which === 'original'
+          ? `UPDATE clients SET ${columns.ciphertext} = NULL, ${columns.fingerprint} = NULL, updated_at = now() WHERE id = $1`
+          : `UPDATE clients SET successor_client_id = NULL, successor_registration_client_uri = NULL,
+               successor_registration_access_token_ciphertext = NULL, updated_at = now() WHERE id = $1`,
         [client.clientRowId],
       );
-      await record?.(m);
+      if (after) await this.writeState(m, client.clientRowId, after);
       await this.audit.append(m, [
         {
           actor: SYSTEM_ACTORS.worker,
           action: 'client.registration_deleted',
           subjectType: 'client',
           subjectId: client.clientRowId,
-          after: {
-            clientId: client.clientId,
-            registration: client.registration ?? 'original',
-            serverMs: Math.round(deleted.latencyMs),
-          },
+          after: { clientId: client.clientId, registration: which, serverMs: Math.round(deleted.latencyMs) },
         },
       ]);
     });
@@ -116,45 +139,56 @@ export class Rfc7592Connector implements ServerConnector {
   }
 
   /**
-   * RFC 7591 registration of the successor. The response carries the only copy of its
-   * registration access token, so it is sealed and stored in the transaction that records the
-   * registration. (If the worker dies between the server's answer and that commit, the new
-   * registration is orphaned at the server: RFC 7591 offers no way to find it again.)
+   * RFC 7591 registration of the successor. The answer carries the only copy of its registration
+   * access token, so it is journalled like an update's (RFC 7591 offers no way to find a
+   * registration again without it).
    */
   async registerSuccessor(
     client: ConnectorClient,
     registrationEndpoint: string,
     metadata: Record<string, unknown>,
-    record?: RecordWith,
+    after?: AfterChange,
   ): Promise<Registered> {
-    const res = await this.send('RFC 7591 registration', {
-      method: 'POST',
-      url: registrationEndpoint,
-      headers: { accept: 'application/json', 'content-type': 'application/json' },
-      body: JSON.stringify(metadata),
+    const exchangeId = await this.journal.intend({
+      clientRowId: client.clientRowId,
+      operation: ExchangeOperation.Register,
+      registration: 'successor',
+      clientId: client.clientId,
+      change: {
+        client_name: metadata.client_name ?? null,
+        token_endpoint_auth_method: metadata.token_endpoint_auth_method ?? null,
+        jwks_uri: metadata.jwks_uri ?? null,
+      },
+      plannedState: after?.registrationState ?? null,
     });
+    const res = await this.journalled(exchangeId, () =>
+      this.http.send('RFC 7591 registration', {
+        method: 'POST',
+        url: registrationEndpoint,
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(metadata),
+      }),
+    );
     const body = res.body;
+    const token = tokenIn(body);
     const clientId = typeof body.client_id === 'string' ? body.client_id : null;
-    const token = typeof body.registration_access_token === 'string' ? body.registration_access_token : null;
     const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : null;
+    await this.journal.answered(
+      exchangeId,
+      token,
+      { ...recordableMetadata(body), client_id: clientId, registration_client_uri: uri },
+      Math.round(res.latencyMs),
+    );
     if (!clientId || !token || !uri) {
-      throw new ConnectorError(
-        'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri',
-        false,
-      );
+      const reason =
+        'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri';
+      await this.journal.settle(exchangeId, ExchangeStatus.Refused, reason);
+      throw new ConnectorError(reason, false);
     }
     await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `UPDATE clients SET successor_client_id = $2, successor_registration_client_uri = $3,
-           successor_registration_access_token_ciphertext = $4, updated_at = now() WHERE id = $1`,
-        [
-          client.clientRowId,
-          clientId,
-          uri,
-          this.cipher.encrypt(token, secretContext.successorRegistrationAccessToken(client.clientRowId)),
-        ],
-      );
-      await record?.(m);
+      await storeSuccessor(m, this.cipher, client.clientRowId, { clientId, uri, token });
+      if (after) await this.writeState(m, client.clientRowId, after);
+      await this.journal.settle(exchangeId, ExchangeStatus.Applied, null, m);
       await this.audit.append(m, [
         {
           actor: SYSTEM_ACTORS.worker,
@@ -173,136 +207,29 @@ export class Rfc7592Connector implements ServerConnector {
     return { clientId, metadata: recordableMetadata(body) };
   }
 
-  /** The audit event of a change, and the rotated token if the server issued one, in one transaction. */
-  private async record(
-    client: ConnectorClient,
-    action: string,
-    after: object,
-    response: Record<string, unknown>,
-    record?: RecordWith,
-  ) {
-    const rotated = typeof response.registration_access_token === 'string' ? response.registration_access_token : null;
-    const which = client.registration ?? 'original';
-    const columns = TOKEN_COLUMNS[which];
-    await this.dataSource.transaction(async (m) => {
-      if (rotated) {
-        const context =
-          which === 'original'
-            ? secretContext.registrationAccessToken(client.clientRowId)
-            : secretContext.successorRegistrationAccessToken(client.clientRowId);
-        await m.query(
-          `UPDATE clients SET ${columns.ciphertext} = $2${columns.fingerprint ? `, ${columns.fingerprint} = $3` : ''},
-             updated_at = now() WHERE id = $1`,
-          [
-            client.clientRowId,
-            this.cipher.encrypt(rotated, context),
-            ...(columns.fingerprint ? [this.cipher.fingerprint(rotated)] : []),
-          ],
-        );
-      }
-      await record?.(m);
-      await this.audit.append(m, [
-        {
-          actor: SYSTEM_ACTORS.worker,
-          action,
-          subjectType: 'client',
-          subjectId: client.clientRowId,
-          after: {
-            ...after,
-            clientId: client.clientId,
-            registration: which,
-            registrationAccessTokenRotated: rotated !== null,
-          },
-        },
-      ]);
-    });
-  }
-
-  private async exchange(
-    client: ConnectorClient,
-    purpose: string,
-    method: 'GET' | 'PUT' | 'DELETE',
-    payload?: Record<string, unknown>,
-  ): Promise<Exchange> {
-    const which = client.registration ?? 'original';
-    const columns = TOKEN_COLUMNS[which];
-    const [row] = (await this.dataSource.query(
-      `SELECT ${columns.uri} AS registration_client_uri, ${columns.ciphertext} IS NOT NULL AS has_token
-       FROM clients WHERE id = $1`,
-      [client.clientRowId],
-    )) as { registration_client_uri: string | null; has_token: boolean }[];
-    const uri = row?.registration_client_uri;
-    if (!uri) throw new ConnectorError(`client ${client.clientId} has no registration_client_uri in Keyshift`, false);
-    if (!row.has_token) {
-      throw new ConnectorError(
-        `client ${client.clientId} has no registration access token in Keyshift (never imported, or the registration was deleted)`,
-        false,
-      );
-    }
-    return this.secrets.use(
-      client.clientRowId,
-      which === 'original' ? 'registration_access_token' : 'successor_registration_access_token',
-      purpose,
-      SYSTEM_ACTORS.worker,
-      (token) =>
-        this.send(purpose, {
-          method,
-          url: uri,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(payload ? { 'content-type': 'application/json' } : {}),
-          },
-          body: payload ? JSON.stringify(payload) : undefined,
-        }),
-    );
-  }
-
-  private async send(purpose: string, request: Parameters<OutboundHttp['send']>[0]): Promise<Exchange> {
-    let res;
+  /**
+   * Sends a journalled request. A 4xx answer refused it (nothing changed, the token stands), so the
+   * intent is closed as refused. No answer, or a 5xx, may hide a change the server made: the intent
+   * stays open for recovery to settle by asking the server.
+   */
+  private async journalled(exchangeId: string, request: () => Promise<Exchange>): Promise<Exchange> {
     try {
-      res = await this.http.send(request);
+      return await request();
     } catch (error) {
-      if (!(error instanceof OutboundError)) throw error;
-      throw new ConnectorError(
-        `${purpose} failed: ${error.message}`,
-        error.kind === 'timeout' || error.kind === 'network',
-      );
+      if (error instanceof ConnectorError && error.httpStatus !== null && error.httpStatus < 500) {
+        await this.journal.settle(exchangeId, ExchangeStatus.Refused, error.message);
+      }
+      throw error;
     }
-    const body = parseJson(res.body);
-    if (res.status >= 200 && res.status < 300)
-      return { status: res.status, body: body ?? {}, latencyMs: res.latencyMs };
-    throw refusal(purpose, res.status, body);
   }
-}
 
-function parseJson(body: Buffer): Record<string, unknown> | null {
-  if (body.length === 0) return null;
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
+  private async writeState(m: import('typeorm').EntityManager, clientRowId: string, after: AfterChange) {
+    await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [clientRowId, after.registrationState]);
   }
-}
-
-/** A non-2xx answer as a ConnectorError: 429 and 5xx are worth retrying; the rest need a person. */
-function refusal(purpose: string, status: number, body: Record<string, unknown> | null): ConnectorError {
-  const oauth =
-    body && typeof body.error === 'string'
-      ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}`
-      : null;
-  const why =
-    status === 401 || status === 403
-      ? 'the registration access token was refused (rotated or revoked outside Keyshift?)'
-      : status === 404
-        ? 'the registration no longer exists at the server'
-        : `HTTP ${status}`;
-  return new ConnectorError(`${purpose}: ${why}${oauth ? ` (${oauth})` : ''}`, status === 429 || status >= 500, status);
 }
 
 /** The change as the audit log records it: key sets by kid, never whole. */
-function describe(change: RegistrationChange): Record<string, unknown> {
+export function describe(change: RegistrationChange): Record<string, unknown> {
   const { jwks, ...rest } = change;
   return jwks ? { ...rest, jwks: { kids: jwks.keys.map((k) => k.kid) } } : rest;
 }

@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import type { RegistrationState } from '../clients/client.entity';
 
 /**
  * How Keyshift changes a client's registration at its authorization server. Each connector says
@@ -7,6 +7,8 @@ import { EntityManager } from 'typeorm';
 export interface ConnectorCapabilities {
   /** Changes are carried out by Keyshift itself; false: an operator makes them and confirms. */
   automated: boolean;
+  /** Keyshift can read the registration as the server holds it (evidence comes from there). */
+  readable: boolean;
   /** One client_id can hold a secret and a key at the same time (else a method switch is atomic). */
   overlappingMethods: boolean;
   /** How the client's public keys can reach the server. */
@@ -54,8 +56,14 @@ export interface ConnectorClient {
   registration?: 'original' | 'successor';
 }
 
-/** Work committed in the same transaction as the audit event of an applied change. */
-export type RecordWith = (manager: EntityManager) => Promise<void>;
+/**
+ * What Keyshift records once a change is confirmed at the server, in the transaction of the
+ * change's audit event. Data, not a callback: it is journalled with the request, so a change whose
+ * answer outlived its worker is recorded the same way on recovery.
+ */
+export interface AfterChange {
+  registrationState: RegistrationState;
+}
 
 /** A new registration (RFC 7591): its client_id and metadata; its access token is already sealed and stored. */
 export interface Registered {
@@ -67,8 +75,9 @@ export interface ServerConnector {
   readonly capabilities: ConnectorCapabilities;
   /** The registration as the server holds it now (secrets and tokens left out). */
   read(client: ConnectorClient): Promise<Record<string, unknown>>;
-  update(client: ConnectorClient, change: RegistrationChange, record?: RecordWith): Promise<ConnectorResult>;
-  remove(client: ConnectorClient, record?: RecordWith): Promise<ConnectorResult>;
+  update(client: ConnectorClient, change: RegistrationChange, after?: AfterChange): Promise<ConnectorResult>;
+  /** Deletes the registration; a successor's is forgotten by Keyshift with it. */
+  remove(client: ConnectorClient, after?: AfterChange): Promise<ConnectorResult>;
   /**
    * Registers the successor of `client` at `registrationEndpoint` (RFC 7591) and stores its
    * client_id, registration_client_uri and sealed access token on the client's row.
@@ -77,6 +86,13 @@ export interface ServerConnector {
     client: ConnectorClient,
     registrationEndpoint: string,
     metadata: Record<string, unknown>,
-    record?: RecordWith,
+    after?: AfterChange,
   ): Promise<Registered>;
+  /**
+   * Settles the client's interrupted exchanges (a worker died between a request and the commit that
+   * recorded its answer): adopts journalled tokens, or names what a person must do. Called before
+   * anything else touches the client's registrations. Returns whether anything was settled (the
+   * caller then re-reads the client's registration state).
+   */
+  recover(clientRowId: string): Promise<boolean>;
 }

@@ -41,7 +41,8 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
 
   async onApplicationBootstrap(): Promise<void> {
     this.subscriber = this.redis.client.duplicate();
-    this.subscriber.on('error', () => undefined);
+    // While it is away the public JWKS keeps serving from memory; a reconnect reloads everything.
+    this.subscriber.on('error', (error: Error) => this.redis.warnError(error, { connection: 'jwks-subscriber' }));
     this.subscriber.on('message', (_channel, jwksId: string) => void this.reload(jwksId));
     let connectedBefore = false;
     this.subscriber.on('ready', () => {

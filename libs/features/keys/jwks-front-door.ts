@@ -8,6 +8,9 @@ const JWKS_PATH = /^\/jwks\/([A-Za-z0-9_-]{22})\.json(?:\?.*)?$/;
 
 const NOT_FOUND = Buffer.from(JSON.stringify({ code: 'not_found', message: 'no such JWKS' }));
 
+/** Browsers must not sniff another type into these bodies (Fastify's answers get it from security-headers.ts). */
+const NOSNIFF = 'nosniff';
+
 /**
  * Serves GET/HEAD /jwks/{jwksId}.json ahead of Fastify, from the HTTP server's own request handler
  * (Fastify's `serverFactory`, see create-api-app.ts). The route is public, has no body and no
@@ -38,6 +41,7 @@ export class JwksFrontDoor {
       this.counts!['404'].inc();
       res.writeHead(404, {
         'content-type': 'application/json',
+        'x-content-type-options': NOSNIFF,
         'cache-control': 'no-store',
         'content-length': NOT_FOUND.length,
       });
@@ -46,13 +50,18 @@ export class JwksFrontDoor {
     }
     if (ifNoneMatchHits(req.headers['if-none-match'], document.etag)) {
       this.counts!['304'].inc();
-      res.writeHead(304, { 'cache-control': this.cacheControl, etag: document.etag });
+      res.writeHead(304, {
+        'cache-control': this.cacheControl,
+        etag: document.etag,
+        'x-content-type-options': NOSNIFF,
+      });
       res.end();
       return true;
     }
     this.counts!['200'].inc();
     res.writeHead(200, {
       'content-type': 'application/jwk-set+json',
+      'x-content-type-options': NOSNIFF,
       'content-length': document.body.length,
       'cache-control': this.cacheControl,
       etag: document.etag,

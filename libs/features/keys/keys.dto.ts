@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsEnum, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { KeyAlgorithm, RSA_MODULUS_LENGTHS, RsaModulusLength } from './key-algorithms';
 
@@ -15,6 +14,7 @@ export class RotateKeyDto {
   modulusLength?: RsaModulusLength;
 
   @ApiPropertyOptional({
+    format: 'uuid',
     description: 'Rotate to this registered bring-your-own key (pending) instead of generating one.',
   })
   @IsOptional()
@@ -29,7 +29,7 @@ export class ExportKeyDto {
 }
 
 export class RegisterOwnKeyDto {
-  @ApiProperty({ description: 'The challenge from POST /v1/clients/{id}/keys/challenges.' })
+  @ApiProperty({ format: 'uuid', description: 'The challenge from POST /v1/clients/{id}/keys/challenges.' })
   @IsUUID()
   challengeId!: string;
 
@@ -50,8 +50,12 @@ export class RegisterOwnKeyDto {
 }
 
 export class RotationPolicyDto {
-  @ApiProperty({ minimum: 1, maximum: 3650, description: 'Rotate once the active key is this many days old.' })
-  @Type(() => Number)
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: 3650,
+    description: 'Rotate once the active key is this many days old.',
+  })
   @IsInt()
   @Min(1)
   @Max(3650)
@@ -68,12 +72,14 @@ export class RotationPolicyDto {
   window?: string | null;
 
   @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 30 * 86_400,
     nullable: true,
     description:
       "At least this overlap in seconds; never less than the server's JWKS cache time + assertion lifetime + margin.",
   })
   @IsOptional()
-  @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(30 * 86_400)

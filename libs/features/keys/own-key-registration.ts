@@ -20,7 +20,8 @@ export function checkUploadedJwk(jwk: Record<string, unknown>, alg: KeyAlgorithm
     throw DomainError.validation([
       {
         field: 'jwk',
-        message: `${alg} needs a ${want.kty}${want.crv ? ` ${want.crv}` : ''} key, got kty ${String(jwk.kty)}${jwk.crv ? ` ${String(jwk.crv)}` : ''}`,
+        // The uploaded kty and crv are not quoted back: an error never echoes a field's value.
+        message: `${alg} needs a ${want.kty}${want.crv ? ` ${want.crv}` : ''} key`,
       },
     ]);
   }
@@ -42,7 +43,8 @@ export async function verifyPossession(
     ({ payload } = await compactVerify(proof, key, { algorithms: [alg] }));
   } catch (error) {
     throw DomainError.validation([
-      { field: 'proof', message: `is not a valid JWS signed by this key with ${alg} (${(error as Error).message})` },
+      // jose's message can quote the key or the token it could not parse: named, not quoted.
+      { field: 'proof', message: `is not a valid JWS signed by this key with ${alg} (${(error as Error).name})` },
     ]);
   }
   let claimed: unknown;

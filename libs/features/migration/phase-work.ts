@@ -11,6 +11,7 @@ import { ConnectorError } from '../connectors/server-connector';
 import { ProbeEntity, ProbeMethod, ProbeOutcome, TRANSIENT_OUTCOMES } from '../probes/probe.entity';
 import { ProbeNotPossible, ProbeRunner } from '../probes/probe-runner.service';
 import { FirstKey, KeyNotReady } from './first-key';
+import { HeldKeySet, heldKeySet } from './held-key-set';
 import { PublishedKeyCheck } from './published-key-check';
 import { RequestBudget } from './request-budget';
 import { PublishedKeys, ServerRegistrar } from './server-registrar';
@@ -116,17 +117,44 @@ export class PhaseWork {
     return probe;
   }
 
-  /** Verifies the key against the registered jwks_uri (in place, atomic); transient faults stop the phase. */
+  /**
+   * Verifies the key against the key set the server's registration record holds (in place,
+   * atomic): read through the connector, so a server that never registered the key cannot pass.
+   * A record with no key or another key set stops the phase for a person; transient faults retry.
+   */
   async verifyPublished(
     client: ClientEntity,
     server: AuthorizationServerEntity,
     keys: PublishedKeys,
     purpose: string,
   ): Promise<ProbeEntity> {
-    const probe = await this.publishedCheck.verify(client, server, keys.jwksUri, purpose);
+    const held = await this.heldKeys(client, server, keys);
+    const { probe, mismatch } = await this.publishedCheck.verify(client, server, held, keys.jwksUri, purpose);
+    if (mismatch) throw new PhaseStop({ type: 'needs_person', reason: `${purpose}: ${mismatch}` });
     if (TRANSIENT_OUTCOMES.has(probe.outcome))
       throw new PhaseStop(this.transient(`${purpose}: ${describeProbe(probe)}`));
     return probe;
+  }
+
+  /** What the server holds for the client's keys: its registration record, else what an operator confirmed. */
+  private async heldKeys(
+    client: ClientEntity,
+    server: AuthorizationServerEntity,
+    keys: PublishedKeys,
+  ): Promise<HeldKeySet> {
+    const connector = this.connectors.for(server.connectorType);
+    if (!connector.capabilities.readable) {
+      return { kind: 'jwks_uri', uri: keys.jwksUri, source: 'operator_confirmation' };
+    }
+    await this.spend(client, server, 1);
+    try {
+      return heldKeySet(
+        await connector.read({ clientRowId: client.id, clientId: client.clientId, registration: 'original' }),
+      );
+    } catch (error) {
+      if (error instanceof ConnectorError) throw new PhaseStop(this.connectorFault(error));
+      throw error;
+    }
   }
 
   transient(reason: string, retryAfterSeconds?: number | null): PhaseEvent {

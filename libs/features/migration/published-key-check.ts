@@ -9,12 +9,21 @@ import { ClientEntity } from '../clients/client.entity';
 import { buildClientAssertion } from '../probes/client-assertion';
 import { ClientSigningKeys } from '../probes/client-signing-keys';
 import { ProbeEntity, ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
+import { HeldKeySet, heldKeyMismatch } from './held-key-set';
+
+/** A published-key check: its probe row, and why it needs a person when the server holds another key set. */
+export interface PublishedKeyVerdict {
+  probe: ProbeEntity;
+  mismatch: string | null;
+}
 
 /**
  * Where the server holds one method per client (in place, atomic), no token request can use the
- * key before cutover. What can be proven is what the server will do then: fetch the jwks_uri it
- * has registered for the client and verify an assertion against it. This does exactly that, over
- * the network, and records it as a probe row with `via = published_jwks` (no tokens involved).
+ * key before cutover. What can be proven is what the server will do then: take the key set its
+ * registration record holds for the client (its `jwks_uri`, fetched, or its inline `jwks`) and
+ * verify an assertion against it. This does exactly that and records it as a probe row with
+ * `via = published_jwks` (no tokens involved). A record holding no key, another jwks_uri, or a
+ * jwks without the key is a mismatch: recorded as rejected, and the caller stops for a person.
  */
 @Injectable()
 export class PublishedKeyCheck {
@@ -28,10 +37,12 @@ export class PublishedKeyCheck {
   async verify(
     client: ClientEntity,
     server: AuthorizationServerEntity,
-    jwksUri: string,
+    held: HeldKeySet,
+    expectedJwksUri: string,
     purpose: string,
-  ): Promise<ProbeEntity> {
+  ): Promise<PublishedKeyVerdict> {
     const key = await this.keys.signingKey(client.id);
+    let mismatch: string | null = null;
     const started = performance.now();
     let outcome: ProbeOutcome = ProbeOutcome.Ok;
     let detail: string;
@@ -49,17 +60,24 @@ export class PublishedKeyCheck {
         serverMaxSeconds: server.maxAssertionSeconds,
         now: this.clock.now(),
       });
-      const res = await this.http.send({ method: 'GET', url: jwksUri, headers: { accept: 'application/json' } });
-      httpStatus = res.status;
-      if (res.status !== 200) throw new Rejected(`the registered jwks_uri answered HTTP ${res.status}`);
-      const jwks = JSON.parse(res.body.toString('utf8')) as JSONWebKeySet;
+      mismatch = await heldKeyMismatch(held, { jwksUri: expectedJwksUri, kid: key.kid }, client.clientId);
+      if (mismatch) throw new Rejected(mismatch);
+      let jwks: JSONWebKeySet;
+      if (held.kind === 'jwks_uri') {
+        const res = await this.http.send({ method: 'GET', url: held.uri, headers: { accept: 'application/json' } });
+        httpStatus = res.status;
+        if (res.status !== 200) throw new Rejected(`the registered jwks_uri answered HTTP ${res.status}`);
+        jwks = JSON.parse(res.body.toString('utf8')) as JSONWebKeySet;
+      } else {
+        jwks = (held as Extract<HeldKeySet, { kind: 'jwks' }>).jwks;
+      }
       await jwtVerify(assertion, createLocalJWKSet(jwks), {
         issuer: client.clientId,
         subject: client.clientId,
         audience,
         algorithms: [key.alg],
       });
-      detail = `assertion signed with ${key.kid} verified against ${jwksUri}`;
+      detail = `assertion signed with ${key.kid} verified against ${describeHeld(held, server.name)}`;
     } catch (error) {
       if (error instanceof OutboundError) {
         outcome = error.kind === 'timeout' ? ProbeOutcome.Timeout : ProbeOutcome.Network;
@@ -68,7 +86,7 @@ export class PublishedKeyCheck {
         outcome = ProbeOutcome.Rejected;
         detail =
           error instanceof errors.JWKSNoMatchingKey
-            ? `kid ${key?.kid} is not (yet) in the JWKS at ${jwksUri}`
+            ? `kid ${key?.kid} is not (yet) in ${describeHeld(held, server.name)}`
             : (error as Error).message;
       } else {
         throw error;
@@ -97,7 +115,21 @@ export class PublishedKeyCheck {
       createdAt: this.clock.now(),
     };
     await this.dataSource.getRepository(ProbeEntity).insert(probe);
-    return probe;
+    return { probe, mismatch };
+  }
+}
+
+/** Where the checked key set came from, as the probe's detail (and the evidence pack) states it. */
+function describeHeld(held: HeldKeySet, serverName: string): string {
+  switch (held.kind) {
+    case 'jwks_uri':
+      return held.source === 'server_record'
+        ? `the jwks_uri ${serverName}'s registration record holds (${held.uri})`
+        : `${held.uri}, the jwks_uri an operator confirmed registering at ${serverName} (its record cannot be read)`;
+    case 'jwks':
+      return `the jwks ${serverName}'s registration record holds`;
+    case 'none':
+      return `${serverName}'s registration record (no key)`;
   }
 }
 

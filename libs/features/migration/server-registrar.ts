@@ -3,14 +3,20 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Phase } from '@keyshift/domain';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity, PendingServerChange, RegistrationState } from '../clients/client.entity';
 import { Connectors } from '../connectors/connectors';
 import { recordableMetadata } from '../connectors/registration-metadata';
-import { ConnectorClient, ConnectorError, RegistrationChange, ServerConnector } from '../connectors/server-connector';
+import {
+  AfterChange,
+  ConnectorClient,
+  ConnectorError,
+  RegistrationChange,
+  ServerConnector,
+} from '../connectors/server-connector';
 import {
   applied,
   desiredRegistration,
@@ -61,6 +67,14 @@ export class ServerRegistrar {
     spend: Spend = async () => undefined,
   ): Promise<ConvergeOutcome> {
     const connector = this.connectors.for(server.connectorType);
+    // An exchange a killed worker left open is settled first: its token adopted (or the client
+    // stopped with the reason), and the state it recorded read back before anything is compared.
+    if (await connector.recover(client.id)) {
+      const fresh = await this.dataSource
+        .getRepository(ClientEntity)
+        .findOne({ where: { id: client.id }, select: { id: true, registrationState: true } });
+      if (fresh) client.registrationState = fresh.registrationState;
+    }
     const desired = desiredRegistration(phase, {
       strategy: client.targetStrategy,
       sourceMethod: client.authMethod,
@@ -78,9 +92,9 @@ export class ServerRegistrar {
           connector,
           'delete the original registration',
           next,
-          async (record) => {
+          async (after) => {
             await spend(1);
-            return connector.remove(original, record);
+            return connector.remove(original, after);
           },
         );
         if (outcome) return outcome;
@@ -91,9 +105,9 @@ export class ServerRegistrar {
       const change = this.change(recordedRegistration(state, client.authMethod), desired.original, keys);
       if (change) {
         const next = applied(state, change, keys?.kids ?? []);
-        const outcome = await this.perform(client, connector, describeChange(change), next, async (record) => {
+        const outcome = await this.perform(client, connector, describeChange(change), next, async (after) => {
           await spend(2); // RFC 7592 is a full replacement: read, then write
-          return connector.update(original, change, record);
+          return connector.update(original, change, after);
         });
         if (outcome) return outcome;
         state = next;
@@ -124,8 +138,9 @@ export class ServerRegistrar {
       // A rolled-back key registration: the successor goes, and Keyshift forgets it.
       const next = { ...state, successorDpopBound: undefined };
       await spend(1);
-      await connector.remove({ clientRowId: client.id, clientId: successorId, registration: 'successor' }, (m) =>
-        this.forgetSuccessor(m, client.id, next),
+      await connector.remove(
+        { clientRowId: client.id, clientId: successorId, registration: 'successor' },
+        { registrationState: next },
       );
       return { kind: 'changed', state: next };
     }
@@ -152,7 +167,7 @@ export class ServerRegistrar {
           jwks_uri: keys.jwksUri,
           dpop_bound_access_tokens: wanted.dpopBound,
         },
-        (m) => this.writeState(m, client.id, next),
+        { registrationState: next },
       );
       return { kind: 'changed', state: next };
     }
@@ -162,7 +177,7 @@ export class ServerRegistrar {
     await connector.update(
       { clientRowId: client.id, clientId: successorId, registration: 'successor' },
       { dpop_bound_access_tokens: wanted.dpopBound },
-      (m) => this.writeState(m, client.id, next),
+      { registrationState: next },
     );
     return { kind: 'changed', state: next };
   }
@@ -186,7 +201,7 @@ export class ServerRegistrar {
     connector: ServerConnector,
     description: string,
     next: RegistrationState,
-    call: (record: (m: EntityManager) => Promise<void>) => Promise<{ kind: string; instructions?: string[] }>,
+    call: (after: AfterChange) => Promise<{ kind: string; instructions?: string[] }>,
   ): Promise<ConvergeOutcome | null> {
     const pending = client.pendingServerChange;
     if (pending?.description === description && pending.confirmedAt) {
@@ -207,7 +222,7 @@ export class ServerRegistrar {
       });
       return null;
     }
-    const result = await call((m) => this.writeState(m, client.id, next));
+    const result = await call({ registrationState: next });
     if (result.kind === 'applied') return null;
     const instructions = result.instructions ?? [];
     if (pending?.description !== description) {
@@ -233,18 +248,6 @@ export class ServerRegistrar {
       kind: 'awaiting_operator',
       reason: `awaiting an operator: ${instructions.join(' ')} (POST /v1/clients/{id}/server-change/confirm)`,
     };
-  }
-
-  private async writeState(m: EntityManager, clientRowId: string, state: RegistrationState): Promise<void> {
-    await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [clientRowId, state]);
-  }
-
-  private async forgetSuccessor(m: EntityManager, clientRowId: string, state: RegistrationState): Promise<void> {
-    await m.query(
-      `UPDATE clients SET registration_state = $2, successor_client_id = NULL, successor_registration_client_uri = NULL,
-         successor_registration_access_token_ciphertext = NULL WHERE id = $1`,
-      [clientRowId, state],
-    );
   }
 }
 

@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, MicroBatcher, newId } from '@keyshift/common';
 import { batchedReads, bulkInsert } from '@keyshift/database';
+import { DpopProofAlg, SIGNING_ALGS, usableDpopAlg } from '@keyshift/domain';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { generateKeyPair, generateProof } from 'dpop';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { endpointProblem, endpointScope } from '../authorization-servers/endpoint-policy';
 import { ClientSecrets } from '../clients/client-secrets.service';
 import { buildClientAssertion, SigningKey } from './client-assertion';
 import { ClientSigningKeys } from './client-signing-keys';
@@ -36,9 +38,6 @@ export class ProbeNotPossible extends DomainError {
 }
 
 const SERVER_CACHE_MS = 2_000;
-
-/** DPoP proof algorithms Keyshift can generate, in order of preference (panva's dpop package). */
-const DPOP_ALGS = ['ES256', 'Ed25519', 'PS256', 'RS256'] as const;
 
 const OUTBOUND_OUTCOME: Record<OutboundError['kind'], ProbeOutcome> = {
   timeout: ProbeOutcome.Timeout,
@@ -96,11 +95,17 @@ export class ProbeRunner {
     if (!server.capabilities)
       throw new ProbeNotPossible(`authorization server ${server.issuer} has not been discovered yet`, true);
     const tokenEndpoint = server.capabilities.tokenEndpoint;
-    const dpopAlg = req.dpop ? DPOP_ALGS.find((a) => server.capabilities!.dpopSigningAlgs.includes(a)) : undefined;
+    // Capabilities stored before endpoints were checked at discovery: never send a secret off the server's hosts.
+    const endpointIssue = endpointProblem('token_endpoint', tokenEndpoint, endpointScope(server));
+    if (endpointIssue) throw new ProbeNotPossible(`${endpointIssue}; the server is discovered again`, true);
+    // The same table the vendor check judged the server by, so a server it passed is one we can sign for.
+    const dpopAlg = req.dpop ? usableDpopAlg(server.capabilities.dpopSigningAlgs) : null;
     if (req.dpop && !dpopAlg)
-      throw new ProbeNotPossible(`${server.issuer} advertises no DPoP algorithm Keyshift can use`);
+      throw new ProbeNotPossible(
+        `${server.issuer} advertises no DPoP proof alg Keyshift signs with (${SIGNING_ALGS.dpopProof.join(', ')})`,
+      );
 
-    const send = (credential: ClientCredential) => this.send(tokenEndpoint, credential, dpopAlg);
+    const send = (credential: ClientCredential) => this.send(tokenEndpoint, credential, dpopAlg ?? undefined);
     let result: Sent;
     let key: SigningKey | null = null;
     // The key belongs to the successor registration where there is one; the secret to the original.
@@ -174,11 +179,7 @@ export class ProbeRunner {
   }
 
   /** One token request; with DPoP, answers a use_dpop_nonce challenge once (RFC 9449 §8). */
-  private async send(
-    tokenEndpoint: string,
-    credential: ClientCredential,
-    dpopAlg?: (typeof DPOP_ALGS)[number],
-  ): Promise<Sent> {
+  private async send(tokenEndpoint: string, credential: ClientCredential, dpopAlg?: DpopProofAlg): Promise<Sent> {
     const keyPair = dpopAlg ? await generateKeyPair(dpopAlg) : undefined;
     let nonce: string | undefined;
     for (let round = 0; ; round++) {

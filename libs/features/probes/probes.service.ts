@@ -85,10 +85,30 @@ export class ProbesService {
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
   }
 
-  /** Queues one probe (the client's current secret method) for every matching client that still has its secret. */
+  /**
+   * Queues one probe (the client's current secret method) for every matching client that still has
+   * its secret. Everything is read and the jobs built first, then the audit event is committed, and
+   * only then is anything queued: a refused or failed request sends no token request.
+   */
   async sweep(filter: StartSweepDto, by: Principal): Promise<{ sweepId: string; queued: number }> {
     const sweepId = newId();
-    let queued = 0;
+    const targets = await this.sweepTargets(filter);
+    const jobs = await this.jobs(targets, 'sweep', sweepId);
+    await this.audit.record([
+      {
+        actor: actorOf(by),
+        action: 'probe_sweep.started',
+        subjectType: 'probe_sweep',
+        subjectId: sweepId,
+        after: { filter: { ...filter }, queued: targets.length },
+      },
+    ]);
+    await this.queue.enqueueMany(jobs);
+    return { sweepId, queued: targets.length };
+  }
+
+  private async sweepTargets(filter: StartSweepDto): Promise<ServerProbeTarget[]> {
+    const targets: ServerProbeTarget[] = [];
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const qb = this.dataSource
@@ -106,29 +126,26 @@ export class ProbesService {
       if (filter.tag) qb.andWhere('c.tags @> ARRAY[:tag]::text[]', { tag: filter.tag });
       const batch = await qb.getMany();
       if (batch.length === 0) break;
-      const targets = batch.map((c) => ({
-        serverId: c.authorizationServerId,
-        clientRowId: c.id,
-        method: c.authMethod as ProbeMethod,
-        dpop: false,
-      }));
-      await this.queue.enqueueMany(await this.jobs(targets, 'sweep', sweepId));
-      queued += batch.length;
+      for (const c of batch) {
+        targets.push({
+          serverId: c.authorizationServerId,
+          clientRowId: c.id,
+          method: c.authMethod as ProbeMethod,
+          dpop: false,
+        });
+      }
       after = batch[batch.length - 1].id;
     }
-    await this.audit.record([
-      {
-        actor: actorOf(by),
-        action: 'probe_sweep.started',
-        subjectType: 'probe_sweep',
-        subjectId: sweepId,
-        after: { filter: { ...filter }, queued },
-      },
-    ]);
-    return { sweepId, queued };
+    return targets;
   }
 
+  /** A sweep exists once its start is audited (sweeps have no table of their own). */
   async sweepStatus(sweepId: string): Promise<SweepStatus> {
+    const [started] = (await this.dataSource.query(
+      `SELECT 1 FROM audit_events WHERE subject_type = 'probe_sweep' AND subject_id = $1 LIMIT 1`,
+      [sweepId],
+    )) as unknown[];
+    if (!started) throw DomainError.notFound('probe sweep', sweepId);
     const rows = (await this.dataSource.query(
       'SELECT outcome, count(*)::int AS n FROM probes WHERE sweep_id = $1 GROUP BY outcome',
       [sweepId],

@@ -1,10 +1,28 @@
 import { ControlFinding, EstateSummary } from './estate-summary';
 
 /** The inputs the control mapping states facts about. */
-export type ControlInputs = Pick<EstateSummary, 'totals' | 'secretAges'> & {
+export type ControlInputs = Pick<EstateSummary, 'totals' | 'secretAges' | 'auditVerification'> & {
   /** The newest successful audit-chain verification, if any. */
   lastVerified: { seq: string; at: string } | null;
 };
+
+/** What the newest full verification of the audit chain found, as one sentence (also on the PDF). */
+export function auditVerificationLine(outcome: EstateSummary['auditVerification']): string {
+  if (!outcome)
+    return 'The audit chain has had no full verification yet (GET /v1/audit/verify?mode=full; the worker runs one on a schedule).';
+  if (!outcome.sealed) {
+    return `The stored outcome of the last full verification (${outcome.at}) does not carry Keyshift's seal: it was written outside Keyshift and is not reported.`;
+  }
+  const how = outcome.trigger === 'schedule' ? 'scheduled' : 'requested';
+  if (outcome.ok) {
+    return `The last full verification of the audit chain (${how}, ${outcome.at}) found no break in ${outcome.eventsChecked} events, through event ${outcome.tipSeq}.`;
+  }
+  const b = outcome.firstBreak;
+  return (
+    `The last full verification of the audit chain (${how}, ${outcome.at}) found a break at event ${b?.seq} ` +
+    `(${b?.problem}: ${b?.message}) after ${outcome.eventsChecked} events verified.`
+  );
+}
 
 const pct = (n: number, of: number) => (of === 0 ? '0%' : `${((100 * n) / of).toFixed(1)}%`);
 
@@ -13,7 +31,12 @@ const pct = (n: number, of: number) => (of === 0 ? '0%' : `${((100 * n) / of).to
  * recorded facts with their figures and where the records are; none claims compliance, which
  * is the assessor's judgement over much more than Keyshift sees.
  */
-export function controlFindings({ totals: t, secretAges, lastVerified }: ControlInputs): ControlFinding[] {
+export function controlFindings({
+  totals: t,
+  secretAges,
+  lastVerified,
+  auditVerification,
+}: ControlInputs): ControlFinding[] {
   const oldSecrets = secretAges.filter((b) => b.fromDays >= 90).reduce((n, b) => n + b.count, 0);
   const chain = lastVerified
     ? `The hash chain was last verified through event ${lastVerified.seq} at ${lastVerified.at}.`
@@ -75,7 +98,8 @@ export function controlFindings({ totals: t, secretAges, lastVerified }: Control
       topic: 'Logical access controls over credentials; record of changes',
       observation:
         `Every phase change of every client is an event in Keyshift's append-only, hash-chained audit log, with ` +
-        `the actor and the probe that justified it. ${chain} ${t.failed + t.blocked} clients are failed or ` +
+        `the actor and the probe that justified it. ${chain} ${auditVerificationLine(auditVerification)} ` +
+        `${t.failed + t.blocked} clients are failed or ` +
         `blocked and wait for a person.`,
       evidence: 'GET /v1/audit/verify; GET /v1/audit/events; evidence packs (JWS, offline-verifiable)',
     },

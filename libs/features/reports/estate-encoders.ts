@@ -42,9 +42,26 @@ export function summaryCsv(s: EstateSummary): string {
     ...s.secretAges.map((b) => ['secret_age', b.label, b.count] as [string, string, number]),
     ...s.keyAges.map((b) => ['key_age', b.label, b.count] as [string, string, number]),
     ...s.secretsRemaining.map((d) => ['secrets_remaining', d.date, d.remaining] as [string, string, number]),
+    ...auditVerificationRows(s.auditVerification),
     ...s.controls.map((c) => ['control', `${c.framework} ${c.reference}`, c.observation] as [string, string, string]),
   ];
   return stringify(rows, { header: true, columns: ['section', 'label', 'value'], cast: { string: neutraliseCell } });
+}
+
+/** The newest full verification of the audit chain: when, who asked, its outcome, and whether its record is sealed. */
+function auditVerificationRows(v: EstateSummary['auditVerification']): [string, string, string | number][] {
+  if (!v) return [['audit_verification', 'ran', 'never']];
+  return [
+    ['audit_verification', 'at', v.at],
+    ['audit_verification', 'trigger', v.trigger],
+    ['audit_verification', 'ok', v.sealed ? String(v.ok) : 'unknown (record not sealed)'],
+    ['audit_verification', 'events_checked', v.eventsChecked],
+    ['audit_verification', 'tip_seq', v.tipSeq],
+    ['audit_verification', 'first_break_seq', v.firstBreak?.seq ?? ''],
+    ['audit_verification', 'first_break_problem', v.firstBreak?.problem ?? ''],
+    ['audit_verification', 'first_break_message', v.firstBreak?.message ?? ''],
+    ['audit_verification', 'sealed', String(v.sealed)],
+  ];
 }
 
 /** `{"summary": …, "clients": [ … ]}`, streamed: the summary first, then the rows a batch at a time. */

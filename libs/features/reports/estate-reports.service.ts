@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import QueryStream from 'pg-query-stream';
@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { CONTENT_TYPES } from './report-content-types';
 import { ReportFormat } from './report.entity';
 import { AuditLog } from '../audit/audit-log.service';
+import { AUDIT_KEYS, AuditKeys } from '../audit/audit-keys';
 import { estateCsv, estateJson, summaryCsv } from './estate-encoders';
 import { compactFilter } from './estate-filter';
 import { EstateDbRow, estateRowOf, estateRowsQuery, EstateRow } from './estate-rows';
@@ -30,6 +31,7 @@ export class EstateReports {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    @Inject(AUDIT_KEYS) private readonly auditKeys: AuditKeys,
   ) {}
 
   /**
@@ -71,7 +73,7 @@ export class EstateReports {
 
   summary(filter: EstateFilter): Promise<EstateSummary> {
     return inReadSnapshot(this.dataSource, (runner) =>
-      loadEstateSummary(runner, compactFilter(filter), this.clock.now()),
+      loadEstateSummary(runner, compactFilter(filter), this.clock.now(), this.auditKeys.seal),
     );
   }
 
@@ -86,10 +88,11 @@ export class EstateReports {
     try {
       const now = this.clock.now();
       if (format === ReportFormat.Csv && section === 'summary') {
-        yield summaryCsv(await loadEstateSummary(snapshot.runner, scope, now));
+        yield summaryCsv(await loadEstateSummary(snapshot.runner, scope, now, this.auditKeys.seal));
         return;
       }
-      const summary = format === ReportFormat.Json ? await loadEstateSummary(snapshot.runner, scope, now) : null;
+      const summary =
+        format === ReportFormat.Json ? await loadEstateSummary(snapshot.runner, scope, now, this.auditKeys.seal) : null;
       const { sql, params } = estateRowsQuery(scope, now);
       rows = snapshot.client.query(
         new QueryStream(sql, params, { batchSize: CURSOR_BATCH, highWaterMark: CURSOR_BATCH }),

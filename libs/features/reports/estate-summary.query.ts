@@ -1,5 +1,7 @@
 import { Phase, PHASE_ORDER, PhaseState } from '@keyshift/domain';
 import { ROTATION_PERIOD_DAYS_SQL } from '../keys/rotation-policy';
+import { checkpointSealFields, sealMatches } from '../audit/audit-keys';
+import { lastVerifyOutcome } from '../audit/audit-verify-outcome';
 import { controlFindings } from './estate-controls';
 import { estateWhere } from './estate-filter';
 import { CountBucket, EstateFailure, EstateFilter, EstateSummary } from './estate-summary';
@@ -21,7 +23,13 @@ const KEY_AUTHENTICATED_PHASES = [Phase.SecretRevocation, Phase.SenderConstraint
  * The summary on top of an estate report: a handful of aggregate queries over the filtered
  * clients, each one index- or scan-bound, never a row per client in memory.
  */
-export async function loadEstateSummary(db: Queryable, filter: EstateFilter, now: Date): Promise<EstateSummary> {
+export async function loadEstateSummary(
+  db: Queryable,
+  filter: EstateFilter,
+  now: Date,
+  /** The audit seal key: an outcome of a full verification is reported only if its seal matches. */
+  auditSealKey: Buffer,
+): Promise<EstateSummary> {
   const params: unknown[] = [];
   const where = estateWhere(filter, params);
   // One after another: they share the snapshot's single connection, which runs one query at a time anyway.
@@ -30,7 +38,8 @@ export async function loadEstateSummary(db: Queryable, filter: EstateFilter, now
   const keyRow = await keyAgeCounts(db, where, params, now);
   const failures = await failureList(db, where, params);
   const days = await secretHistory(db, where, params, now);
-  const verified = await lastVerification(db);
+  const verified = await lastVerification(db, auditSealKey);
+  const auditVerification = await lastVerifyOutcome(db, auditSealKey);
 
   const count = (p: (r: PhaseRow) => boolean) => phaseRows.filter(p).reduce((n, r) => n + r.n, 0);
   const totals = {
@@ -65,7 +74,8 @@ export async function loadEstateSummary(db: Queryable, filter: EstateFilter, now
     keyAges: bucketsOf(keyRow, KEY_AGE_BUCKETS),
     failures: failures.items,
     failuresTotal: failures.total,
-    controls: controlFindings({ totals, secretAges, lastVerified: verified }),
+    auditVerification,
+    controls: controlFindings({ totals, secretAges, lastVerified: verified, auditVerification }),
   };
 }
 
@@ -229,9 +239,15 @@ async function secretHistory(db: Queryable, where: string, params: unknown[], no
   });
 }
 
-async function lastVerification(db: Queryable): Promise<{ seq: string; at: string } | null> {
+/** The newest checkpoint Keyshift sealed (a checkpoint whose seal does not match is not reported: verify names it). */
+async function lastVerification(db: Queryable, sealKey: Buffer): Promise<{ seq: string; at: string } | null> {
   const [row] = (await db.query(
-    `SELECT seq::text AS seq, verified_at FROM audit_checkpoints ORDER BY audit_checkpoints.seq DESC LIMIT 1`,
-  )) as { seq: string; verified_at: Date }[];
-  return row ? { seq: row.seq, at: row.verified_at.toISOString() } : null;
+    `SELECT seq::text AS seq, hash, verified_at, seal FROM audit_checkpoints WHERE seal IS NOT NULL
+     ORDER BY audit_checkpoints.seq DESC LIMIT 1`,
+  )) as { seq: string; hash: string; verified_at: Date; seal: string }[];
+  if (!row) return null;
+  const fields = checkpointSealFields({ seq: row.seq, hash: row.hash, verifiedAt: row.verified_at });
+  return sealMatches(sealKey, 'audit-checkpoint', fields, row.seal)
+    ? { seq: row.seq, at: row.verified_at.toISOString() }
+    : null;
 }

@@ -3,6 +3,7 @@
  * that fill it live in estate-summary.query.ts, the renderers only read it.
  */
 
+import type { VerifyOutcome } from '../audit/audit-verify-outcome';
 import type { ClientScope } from '../clients/client-scope';
 
 /** Which clients a report covers: the client list's filters, but for state (the report shows every state). */
@@ -70,5 +71,7 @@ export interface EstateSummary {
   /** The first failures and blockers (oldest first); `failuresTotal` counts all of them. */
   failures: EstateFailure[];
   failuresTotal: number;
+  /** The newest full verification of the audit chain (scheduled or on request); null if none ran yet. */
+  auditVerification: VerifyOutcome | null;
   controls: ControlFinding[];
 }

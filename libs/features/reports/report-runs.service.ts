@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
+import { Clock, DomainError, ErrorCode, Logger, LOGGER, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { JobName, JobQueue } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
@@ -56,6 +56,7 @@ export class ReportRuns {
     private readonly jobs: JobQueue,
     private readonly clock: Clock,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async request(kind: ReportKind, format: ReportFormat, params: Record<string, string>, actor: string) {
@@ -105,7 +106,12 @@ export class ReportRuns {
     // After the commit: a job never names a report that does not exist. A lost enqueue is re-queued by the tick.
     await this.jobs
       .enqueue({ name: JobName.ReportRender, data: { reportId: report.id, attempt: 0 } })
-      .catch(() => undefined);
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { reportId: report.id, kind, err: (error as Error).message },
+          'report requested but its render job could not be queued; the report tick will queue it',
+        ),
+      );
     return viewOf(report);
   }
 

@@ -76,12 +76,21 @@ export class ReportsController {
     );
   }
 
-  /** The client's evidence pack: a compact JWS (application/jose), verifiable with /.well-known/jwks.json. */
+  /**
+   * The client's evidence pack: a compact JWS (application/jose), verifiable with /.well-known/jwks.json.
+   * The content type is set once the pack exists: an error answers with the usual JSON body.
+   */
   @Get('clients/:id/evidence')
-  @Header('Content-Type', 'application/jose')
+  @ApiProduces('application/jose')
   @Header('Cache-Control', 'no-store')
-  async clientEvidence(@IdParam() id: string, @CurrentPrincipal() by: Principal) {
-    return (await this.evidence.client(id, actorOf(by))).jws;
+  async clientEvidence(
+    @IdParam() id: string,
+    @CurrentPrincipal() by: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { jws } = await this.evidence.client(id, actorOf(by));
+    reply.type('application/jose');
+    return jws;
   }
 
   /** A campaign's evidence pack is produced by the worker: 202, then GET /v1/reports/{id}/content. */

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsEnum, IsIn, IsOptional, IsUUID, ValidateIf, ValidateNested } from 'class-validator';
+import { NestedObject } from '@keyshift/common';
+import { IsEnum, IsIn, IsOptional, IsUUID, ValidateIf } from 'class-validator';
 import { ListClientsQueryDto } from '../clients/clients.dto';
 import { ReportFormat, ReportKind } from './report.entity';
 
@@ -48,8 +48,7 @@ export class RequestReportDto {
 
   @ApiPropertyOptional({ type: EstateFilterDto })
   @ValidateIf((o: RequestReportDto) => o.kind === ReportKind.Estate && o.filter !== undefined)
-  @ValidateNested()
-  @Type(() => EstateFilterDto)
+  @NestedObject(() => EstateFilterDto)
   filter?: EstateFilterDto;
 
   @ApiPropertyOptional({ enum: ['clients', 'summary'] })

@@ -1,9 +1,11 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Logger, LOGGER } from '@keyshift/common';
+import { formatHostPort, HostPort, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { lookup as dnsLookup, LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, buildConnector, errors as undiciErrors, request } from 'undici';
 import { isForbiddenAddress, normalizeHost } from './address-policy';
+import { destinationOf, isAllowlisted } from './allowlist';
 
 export type OutboundFailure = 'forbidden' | 'timeout' | 'network' | 'too_large';
 
@@ -40,9 +42,9 @@ export interface OutboundLimits {
 }
 
 /** Where a URL may be fetched from, judged on its text: scheme, credentials, literal addresses. */
-export function urlProblem(url: URL, allowlist: readonly string[]): string | null {
+export function urlProblem(url: URL, allowlist: readonly HostPort[]): string | null {
   const host = normalizeHost(url.hostname);
-  const allowlisted = allowlist.includes(host);
+  const allowlisted = isAllowlisted(allowlist, destinationOf(url));
   if (url.username || url.password) return 'URL must not carry credentials';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowlisted)) return 'only https URLs are allowed';
   if (!allowlisted && isIP(host) && isForbiddenAddress(host)) return `address ${host} is not publicly routable`;
@@ -57,38 +59,37 @@ export function describeUrl(url: URL): string {
 /**
  * The one way Keyshift talks to authorization servers. Enforces the outbound rules: https only,
  * no loopback/private/link-local/metadata address (checked on the resolved address, at connect
- * time, so DNS rebinding cannot slip past), unless the host is allowlisted; no redirects; a
- * deadline and a response size cap on every call. Built on undici's request API.
+ * time, so DNS rebinding cannot slip past), unless the destination's host:port is allowlisted; no
+ * redirects; a deadline and a response size cap on every call. Built on undici's request API.
  */
 @Injectable()
 export class OutboundHttp implements OnApplicationShutdown {
-  private readonly allowlist: readonly string[];
+  private readonly allowlist: readonly HostPort[];
   private readonly limits: OutboundLimits;
   private readonly agent: Agent;
 
-  constructor(@Inject(KEYSHIFT_CONFIG) config: KeyshiftConfig) {
+  constructor(@Inject(KEYSHIFT_CONFIG) config: KeyshiftConfig, @Optional() @Inject(LOGGER) logger?: Logger) {
     this.allowlist = config.outbound.allowlist;
+    const wildcards = this.allowlist.filter((e) => e.port === '*').map(formatHostPort);
+    if (wildcards.length > 0) {
+      logger?.warn(
+        { entries: wildcards },
+        'KEYSHIFT_OUTBOUND_ALLOWLIST allows every port of these hosts (host:*), which is meant for tests and demos: name exact host:port entries in production',
+      );
+    }
     this.limits = { timeoutMs: config.outbound.timeoutMs, maxResponseBytes: config.outbound.maxResponseBytes };
     const allowlist = this.allowlist;
+    // Two connectors: one that connects to any resolved address, used only for a destination
+    // (scheme, host and port) the allowlist names, and one that drops every address that is not
+    // publicly routable. The lookup alone sees no port, so the choice is made per connection here.
+    const anyAddress = buildConnector({ timeout: this.limits.timeoutMs });
+    const publicOnly = buildConnector({ timeout: this.limits.timeoutMs, lookup: publicAddressLookup } as object);
     this.agent = new Agent({
-      connect: {
-        // Every resolved address is checked before the socket opens.
-        lookup: (hostname: string, options: object, callback: (...args: unknown[]) => void) => {
-          dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-            if (error) return callback(error);
-            const usable = allowlist.includes(normalizeHost(hostname))
-              ? addresses
-              : addresses.filter((a) => !isForbiddenAddress(a.address));
-            if (usable.length === 0) {
-              return callback(
-                new OutboundError('forbidden', `${hostname} resolves only to addresses that are not publicly routable`),
-              );
-            }
-            const all = (options as { all?: boolean }).all;
-            return all ? callback(null, usable) : callback(null, usable[0].address, usable[0].family);
-          });
-        },
-      } as object,
+      connect: (options, callback) => {
+        const port = Number(options.port) || (options.protocol === 'http:' ? 80 : 443);
+        const to = { protocol: options.protocol, hostname: options.hostname, port };
+        return isAllowlisted(allowlist, to) ? anyAddress(options, callback) : publicOnly(options, callback);
+      },
       headersTimeout: this.limits.timeoutMs,
       bodyTimeout: this.limits.timeoutMs,
       connections: 64,
@@ -120,6 +121,21 @@ export class OutboundHttp implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** A DNS lookup that answers only publicly routable addresses, checked before the socket opens. */
+function publicAddressLookup(hostname: string, options: object, callback: (...args: unknown[]) => void): void {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    if (error) return callback(error);
+    const usable = addresses.filter((a) => !isForbiddenAddress(a.address));
+    if (usable.length === 0) {
+      return callback(
+        new OutboundError('forbidden', `${hostname} resolves only to addresses that are not publicly routable`),
+      );
+    }
+    const all = (options as { all?: boolean }).all;
+    return all ? callback(null, usable) : callback(null, usable[0].address, usable[0].family);
+  });
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number, url: URL): Promise<Buffer> {

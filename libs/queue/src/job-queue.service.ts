@@ -14,9 +14,9 @@ export class JobQueue implements OnApplicationShutdown {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.redis.client, prefix: this.redis.prefix });
-      // Connection errors while Redis is away surface on the enqueue that meets them, and /health
-      // reports Redis down; without a listener BullMQ would print each reconnect attempt.
-      queue.on('error', () => undefined);
+      // Connection errors also surface on the enqueue that meets them, and /health reports Redis
+      // down; the listener keeps BullMQ from printing each reconnect attempt itself.
+      queue.on('error', (error) => this.redis.warnError(error, { queue: name }));
       this.queues.set(name, queue);
     }
     return queue;

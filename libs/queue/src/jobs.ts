@@ -38,13 +38,19 @@ export enum JobName {
   ReportRender = 'reports.render',
   /** Fan-out: delete expired reports, re-queue reports whose job was lost. */
   ReportTick = 'reports.tick',
+  /** Walk the whole audit chain if the last scheduled full verification is older than its period. */
+  AuditVerifyTick = 'audit.verify_tick',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
 export type JobPayload =
   | { name: JobName.ReconcileSweep; data: { tick: number } }
   | { name: JobName.ReconcileClient; data: { clientRowId: string; leaseId: string } }
-  | { name: JobName.DiscoverServer; data: { serverId: string; requestedAt: number } }
+  | {
+      name: JobName.DiscoverServer;
+      /** `serverVersion`: asked for because the server's settings changed (e.g. its trusted hosts). */
+      data: { serverId: string; requestedAt: number; serverVersion?: number };
+    }
   | { name: JobName.ProbeSweep; data: { tick: number } }
   | { name: JobName.KeyRotationTick; data: { tick: number } }
   | { name: JobName.KeyRotationStep; data: { rotationId: string; version: number } }
@@ -52,6 +58,7 @@ export type JobPayload =
   | { name: JobName.CampaignTick; data: { tick: number } }
   | { name: JobName.ReportRender; data: { reportId: string; attempt: number } }
   | { name: JobName.ReportTick; data: { tick: number } }
+  | { name: JobName.AuditVerifyTick; data: { tick: number } }
   | {
       name: JobName.Probe;
       data: {
@@ -87,6 +94,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.CampaignTick]: QueueName.Reconcile,
   [JobName.ReportRender]: QueueName.Reports,
   [JobName.ReportTick]: QueueName.Reconcile,
+  [JobName.AuditVerifyTick]: QueueName.Reconcile,
 };
 
 /** The queue a job goes to: its fixed queue, or for probes the server's own. */
@@ -109,12 +117,14 @@ export function jobIdOf(job: JobPayload): string {
     case JobName.ReconcileClient:
       return `${job.name}/${job.data.clientRowId}/${job.data.leaseId}`;
     case JobName.DiscoverServer:
-      // Requests within the same 10 s collapse into one fetch.
+      // Requests within the same 10 s collapse into one fetch; a settings change is judged afresh, once.
+      if (job.data.serverVersion !== undefined) return `${job.name}/${job.data.serverId}/v${job.data.serverVersion}`;
       return `${job.name}/${job.data.serverId}/${Math.floor(job.data.requestedAt / 10_000)}`;
     case JobName.ProbeSweep:
     case JobName.KeyRotationTick:
     case JobName.CampaignTick:
     case JobName.ReportTick:
+    case JobName.AuditVerifyTick:
       return `${job.name}/${job.data.tick}`;
     case JobName.ReportRender:
       // The attempt is counted on the report row: a re-queue after a lost job is a new job.
@@ -205,6 +215,12 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   [JobName.ReportTick]: {
     attempts: 2,
     backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+  [JobName.AuditVerifyTick]: {
+    // The outcome is recorded by the walk itself; a lost or failed tick is retried by the next one.
+    attempts: 1,
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 100 },
   },

@@ -21,8 +21,19 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   [ErrorCode.GateNotMet]: 409,
   [ErrorCode.ImportRejected]: 422,
   [ErrorCode.ReportNotReady]: 409,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.DependencyUnavailable]: 503,
   [ErrorCode.Internal]: 500,
+};
+
+/**
+ * JSON.parse's message quotes the text around the fault (`Unexpected token 'h', "hunter2" is not
+ * valid JSON`), which can be a secret: the body is named, never quoted.
+ */
+const NOT_JSON: ErrorBody = {
+  code: ErrorCode.MalformedBody,
+  message: 'body is not valid JSON',
+  details: { field: 'body' },
 };
 
 /** Errors raised by Fastify before a request reaches Nest (body parsing, media types). */
@@ -54,29 +65,27 @@ function fromFastify(e: FastifyError): ErrorBody | null {
       };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return {
-        code: ErrorCode.MalformedBody,
-        message: `body is not valid JSON: ${e.message ?? ''}`.trim(),
-        details: { field: 'body' },
-      };
+      return NOT_JSON;
     default:
       // secure-json-parse and JSON.parse raise SyntaxErrors with status 400 for bad JSON and __proto__ keys.
-      if (e.statusCode === 400 && e instanceof SyntaxError) {
-        return {
-          code: ErrorCode.MalformedBody,
-          message: `body is not valid JSON: ${e.message}`,
-          details: { field: 'body' },
-        };
+      if (e.statusCode === 400 && e instanceof SyntaxError) return NOT_JSON;
+      // Any other request Fastify itself refuses (a malformed URL, a bad header): a 400, its message not quoted.
+      if (e.statusCode === 400 && e.code?.startsWith('FST_')) {
+        return { code: ErrorCode.MalformedBody, message: 'malformed request', details: { field: 'request' } };
       }
       return null;
   }
 }
 
-/** Nest's own HttpExceptions: unknown routes, and body parsing in the Fastify adapter. */
+/**
+ * Nest's own HttpExceptions: unknown routes, and body parsing in the Fastify adapter. Their
+ * messages are not quoted: a 404's says `Cannot GET <path and query>`, which can carry a secret.
+ */
 function fromHttpException(e: HttpException): ErrorBody {
   const status = e.getStatus();
   // Our code raises DomainErrors; a framework 400 or 413 is always about the body as a whole.
-  if (status === 400) return { code: ErrorCode.MalformedBody, message: e.message, details: { field: 'body' } };
+  if (status === 400)
+    return { code: ErrorCode.MalformedBody, message: 'malformed request body', details: { field: 'body' } };
   if (status === 415) {
     return {
       code: ErrorCode.UnsupportedMediaType,
@@ -104,8 +113,22 @@ function fromHttpException(e: HttpException): ErrorBody {
               : status < 500
                 ? ErrorCode.ValidationFailed
                 : ErrorCode.Internal;
-  return { code, message: status < 500 ? e.message : 'internal error' };
+  return {
+    code,
+    message:
+      status === 404
+        ? 'no such route'
+        : status < 500
+          ? (FRAMEWORK_MESSAGES[code] ?? 'request refused')
+          : 'internal error',
+  };
 }
+
+const FRAMEWORK_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.Unauthenticated]: 'authentication required',
+  [ErrorCode.Forbidden]: 'not allowed',
+  [ErrorCode.ValidationFailed]: 'request refused',
+};
 
 /** Maps any thrown value to (status, stable body). Unknown errors become a bare 500. */
 export function toErrorResponse(

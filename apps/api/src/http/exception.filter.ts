@@ -28,6 +28,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
         'unexpected error',
       );
     }
-    void reply.status(status).send(body);
+    // A route's own content type (application/jose, text/csv) must not label the error body.
+    void reply.status(status).type('application/json; charset=utf-8').send(body);
   }
 }

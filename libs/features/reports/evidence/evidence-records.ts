@@ -28,10 +28,16 @@ export interface ProbeRecord {
   at: Date;
 }
 
-/** How each event's hash is made, stated in the pack so a reviewer can recompute it without Keyshift. */
+/**
+ * How each event's hash is made, stated in the pack. The hash is keyed, so that nobody without the
+ * master key can rewrite the chain: a reviewer checks the pack by its signature and the links by
+ * prevHash, and the hashes with the key holder (GET /v1/audit/verify).
+ */
 export const HASH_RULE =
-  'hash = lowercase hex SHA-256 of the RFC 8785 (JCS) canonical JSON of ' +
-  '{seq, occurredAt, actor, action, subjectType, subjectId, before, after, prevHash}; ' +
+  'hash = lowercase hex HMAC-SHA-256 of the RFC 8785 (JCS) canonical JSON of ' +
+  '{seq, occurredAt, actor, action, subjectType, subjectId, before, after, prevHash}, keyed with ' +
+  "HKDF-SHA-256(master key, salt empty, info 'keyshift audit chain v1', 32 bytes); events written before " +
+  "the chain was keyed (seq below the head's keyed_from) use unkeyed SHA-256; " +
   "prevHash is the previous event's hash (64 zeros for event 1)";
 
 /** Secret accesses are many (every probe with the secret); packs give their count, not each one. */
@@ -99,7 +105,7 @@ export async function chainState(db: Queryable) {
     'SELECT last_seq::text AS seq, last_hash AS hash FROM audit_chain_head WHERE id = 1',
   )) as { seq: string; hash: string }[];
   const [checkpoint] = (await db.query(
-    'SELECT seq::text AS seq, hash, verified_at, mode FROM audit_checkpoints ORDER BY audit_checkpoints.seq DESC LIMIT 1',
+    'SELECT seq::text AS seq, hash, verified_at, mode FROM audit_checkpoints WHERE seal IS NOT NULL ORDER BY audit_checkpoints.seq DESC LIMIT 1',
   )) as { seq: string; hash: string; verified_at: Date; mode: string }[];
   return {
     hashRule: HASH_RULE,

@@ -7,6 +7,7 @@
 import { buffer } from 'node:stream/consumers';
 import PDFDocument from 'pdfkit';
 import type { ControlFinding, EstateFailure, EstateFilter, EstateSummary } from '../estate-summary';
+import { auditVerificationLine } from '../estate-controls';
 import {
   type Box,
   drawAreaChart,
@@ -334,15 +335,25 @@ function drawControls(doc: PDFKit.PDFDocument, summary: EstateSummary): void {
   doc.font(FONT).fontSize(9);
   const textWidth = CONTENT_WIDTH - 3 * pad;
   const calloutHeight = doc.heightOfString(CONTROLS_STATEMENT, { width: textWidth }) + 2 * pad;
+  // The audit log's own integrity, as the newest full verification found it (SOC 2 CC6.1 below cites it too).
+  const auditLine = `Audit chain. ${auditVerificationLine(summary.auditVerification)}`;
+  const auditHeight = doc.heightOfString(auditLine, { width: CONTENT_WIDTH }) + 10;
   // Heading, statement and the table's first rows stay together.
-  const y = ensureSpace(doc, doc.y + 24, 38 + calloutHeight + 90);
+  const y = ensureSpace(doc, doc.y + 24, 38 + calloutHeight + auditHeight + 90);
   heading(doc, 'Controls mapping', 'What the evidence in this report shows, control by control.', y);
   const calloutY = y + 38;
   doc.rect(MARGIN, calloutY, CONTENT_WIDTH, calloutHeight).fill(PALETTE.panel);
   doc.rect(MARGIN, calloutY, 3, calloutHeight).fill(PALETTE.accent);
   doc.font(FONT).fontSize(9).fillColor(PALETTE.ink);
   doc.text(CONTROLS_STATEMENT, MARGIN + 2 * pad, calloutY + pad, { width: textWidth });
-  const tableY = calloutY + calloutHeight + 12;
+  const failed =
+    summary.auditVerification !== null && !(summary.auditVerification.ok && summary.auditVerification.sealed);
+  doc
+    .font(FONT)
+    .fontSize(9)
+    .fillColor(failed ? PALETTE.failed : PALETTE.ink);
+  doc.text(auditLine, MARGIN, calloutY + calloutHeight + 10, { width: CONTENT_WIDTH });
+  const tableY = calloutY + calloutHeight + auditHeight + 12;
   if (summary.controls.length === 0) {
     drawNoData(doc, { x: MARGIN, y: tableY, width: CONTENT_WIDTH, height: 40 }, 'No control findings');
     return;

@@ -1,0 +1,70 @@
+import { createPrivateKey } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
+import { generateKeyPair, generateProof } from 'dpop';
+import { SIGNING_ALGS, usableDpopAlg, vendorSupport } from '@keyshift/domain';
+import { KeyAlgorithm } from '@keyshift/features/keys/key-algorithms';
+import { NodeKeyGenerator } from '@keyshift/features/keys/key-generator';
+import { buildClientAssertion } from '@keyshift/features/probes/client-assertion';
+
+/**
+ * The alg table in libs/domain is what the vendor check judges servers by; these tests hold it to
+ * what the signing libraries really write, so a server the check passes gets the alg it asked for.
+ */
+describe('one signing-alg table for the vendor check and the signers', () => {
+  it.each(SIGNING_ALGS.dpopProof)('a DPoP proof for %s carries exactly that alg (panva dpop)', async (alg) => {
+    const keyPair = await generateKeyPair(alg);
+    const proof = await generateProof(keyPair, 'https://as.example.com/token', 'POST');
+    expect(decodeProtectedHeader(proof)).toMatchObject({ alg, typ: 'dpop+jwt' });
+  });
+
+  it('lists no DPoP alg the dpop library cannot write: EdDSA is not one of them', async () => {
+    await expect(generateKeyPair('EdDSA' as never)).rejects.toThrow();
+    expect(SIGNING_ALGS.dpopProof).not.toContain('EdDSA');
+  });
+
+  it.each(SIGNING_ALGS.clientAssertion)('a client assertion for %s carries exactly that alg (jose)', async (alg) => {
+    const key = await new NodeKeyGenerator().generate({ alg: alg as KeyAlgorithm });
+    const assertion = await buildClientAssertion({
+      clientId: 'c',
+      audience: 'https://as.example.com',
+      key: { kid: key.kid, alg, privateKey: createPrivateKey({ key: key.privateJwk as never, format: 'jwk' }) },
+      serverMaxSeconds: 60,
+      now: new Date(),
+    });
+    expect(decodeProtectedHeader(assertion).alg).toBe(alg);
+  });
+
+  it('generates keys for exactly the client-assertion algs', () => {
+    expect(Object.values(KeyAlgorithm).sort()).toEqual([...SIGNING_ALGS.clientAssertion].sort());
+  });
+
+  it.each([
+    [['EdDSA'], null],
+    [['Ed25519'], 'Ed25519'],
+    [['EdDSA', 'RS256'], 'RS256'],
+    [['PS256', 'ES256'], 'ES256'],
+    [[], null],
+  ])('DPoP algs advertised %j -> Keyshift signs with %s', (advertised, expected) => {
+    expect(usableDpopAlg(advertised)).toBe(expected);
+  });
+
+  it('blocks DPoP at a server that advertises only EdDSA, naming the algs Keyshift signs proofs with', () => {
+    const caps = {
+      tokenEndpointAuthMethods: ['private_key_jwt'],
+      tokenEndpointAuthSigningAlgs: ['EdDSA'],
+      dpopSigningAlgs: ['EdDSA'],
+      registrationEndpoint: 'https://as.example.com/reg',
+    };
+    const target = { authMethod: 'private_key_jwt', senderConstraint: 'dpop' as const, connector: 'rfc7592' as const };
+    expect(vendorSupport(caps, target)).toEqual({
+      kind: 'vendor_support',
+      supported: false,
+      missing: ['DPoP with a proof alg Keyshift signs with (ES256, Ed25519, PS256, RS256)'],
+    });
+    // EdDSA stays fine for client assertions, where jose writes it.
+    expect(vendorSupport({ ...caps, dpopSigningAlgs: ['Ed25519'] }, target)).toEqual({
+      kind: 'vendor_support',
+      supported: true,
+    });
+  });
+});
