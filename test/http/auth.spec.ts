@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { startTestApi, TestApi } from '../support/test-api';
 
 /** Every /v1 route, with a body that would pass validation, so only authentication decides. */
-const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'delete', path: string][] = [
+const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string][] = [
   ['post', '/v1/api-tokens'],
   ['get', '/v1/api-tokens'],
   ['delete', '/v1/api-tokens/01a20000-0000-7000-8000-000000000000'],
@@ -11,6 +11,8 @@ const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'delete', path: string][] = [
   ['get', '/v1/authorization-servers'],
   ['get', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000'],
   ['post', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/discover'],
+  ['patch', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000'],
+  ['put', '/v1/clients/01a20000-0000-7000-8000-000000000000/registration-access-token'],
   ['post', '/v1/clients'],
   ['post', '/v1/clients/import'],
   ['get', '/v1/clients'],

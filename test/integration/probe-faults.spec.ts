@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -101,7 +102,11 @@ describe('probe faults, retries and per-server limits', () => {
   async function flakyServer(limits: { probeRatePerSecond?: number; probeConcurrency?: number } = {}): Promise<string> {
     const { id } = await worker
       .get(AuthorizationServersService)
-      .create(anAuthorizationServer(limits) as never, operator);
+      // The endpoint is on another loopback port than the (unreachable) issuer, so it is named as a trusted host.
+      .create(
+        anAuthorizationServer({ ...limits, issuer: `http://127.0.0.1:1/${randomUUID()}`, trustedHosts: [new URL(endpoint.url).host] }) as never,
+        operator,
+      );
     await ds.getRepository(AuthorizationServerEntity).update(id, {
       capabilities: {
         tokenEndpoint: endpoint.url,

@@ -12,6 +12,8 @@ export interface TestAuthorizationServer {
   process: ChildProcess;
   /** RFC 7591 registration; returns the server's response (client_id, client_secret, registration_access_token...). */
   register(metadata: Record<string, unknown>): Promise<Record<string, string>>;
+  /** As the server's administrator: a new registration access token (needs `--admin-reissue`). */
+  reissueRegistrationAccessToken(clientId: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,13 @@ export async function startTestAuthorizationServer(args: string[] = []): Promise
       const body = (await res.json()) as Record<string, string>;
       if (res.status !== 201) throw new Error(`registration failed: ${JSON.stringify(body)}`);
       return body;
+    },
+    reissueRegistrationAccessToken: async (clientId) => {
+      const res = await fetch(`${issuer}/admin/clients/${encodeURIComponent(clientId)}/registration-access-token`, {
+        method: 'POST',
+      });
+      if (res.status !== 201) throw new Error(`reissue failed: ${res.status}`);
+      return ((await res.json()) as { registration_access_token: string }).registration_access_token;
     },
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, Server } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { MemoryAdapter } from './memory-adapter';
 
@@ -21,6 +21,11 @@ export interface AuthorizationServerOptions {
   jwksUriHosts?: readonly string[];
   /** DPoP proof algs the server accepts (and advertises); default every alg it supports. */
   dpopSigningAlgs?: readonly string[];
+  /**
+   * Tests only: `POST /admin/clients/{client_id}/registration-access-token` issues a new registration
+   * access token, standing in for the server administrator who replaces a lost one.
+   */
+  adminReissueRoute?: boolean;
 }
 
 export interface RunningAuthorizationServer {
@@ -98,7 +103,18 @@ export async function startAuthorizationServer(
     ttl: { ClientCredentials: 300 },
   });
   provider.proxy = false;
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const reissue = options.adminReissueRoute && req.method === 'POST' && REISSUE_ROUTE.exec(req.url ?? '');
+    if (!reissue) return callback(req, res);
+    void new provider.RegistrationAccessToken({ clientId: decodeURIComponent(reissue[1]) }).save().then(
+      (token) =>
+        res
+          .writeHead(201, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ registration_access_token: token })),
+      () => res.writeHead(500).end(),
+    );
+  });
   return {
     issuer,
     server,
@@ -110,7 +126,10 @@ export async function startAuthorizationServer(
   };
 }
 
+const REISSUE_ROUTE = /^\/admin\/clients\/([^/?]+)\/registration-access-token$/;
+
 interface OidcProvider {
   proxy: boolean;
+  RegistrationAccessToken: new (fields: { clientId: string }) => { save(): Promise<string> };
   callback(): (req: unknown, res: unknown) => void;
 }

@@ -3,7 +3,8 @@ import { startAuthorizationServer } from './authorization-server';
 /**
  * Runs the demo/test authorization server as its own process and prints one JSON line,
  * `{"issuer": "..."}`, once it listens. Arguments: `--port N` (0 = any), `--no-rotate-rat`,
- * `--dpop-algs A,B` (the DPoP proof algs it accepts).
+ * `--dpop-algs A,B` (the DPoP proof algs it accepts), `--admin-reissue` (tests: an admin route that
+ * issues a new registration access token).
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     port: portArg >= 0 ? Number(args[portArg + 1]) : 0,
     rotateRegistrationAccessToken: !args.includes('--no-rotate-rat'),
     dpopSigningAlgs: dpopArg >= 0 ? args[dpopArg + 1].split(',') : undefined,
+    adminReissueRoute: args.includes('--admin-reissue'),
   });
   process.stdout.write(`${JSON.stringify({ issuer: running.issuer })}\n`);
   const stop = () => void running.close().then(() => process.exit(0));

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Put, Query, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
@@ -7,9 +7,17 @@ import { actorOf, Principal } from '../api-tokens/principal';
 import { ClientImportService } from './client-import.service';
 import { ImportConcurrency } from './import-concurrency';
 import { ClientTransitions } from './client-transitions.service';
-import { ConfirmCutoverDto, CreateClientDto, ImportQueryDto, ListClientsQueryDto, TransitionDto } from './clients.dto';
+import {
+  ConfirmCutoverDto,
+  CreateClientDto,
+  ImportQueryDto,
+  ListClientsQueryDto,
+  ReplaceRegistrationAccessTokenDto,
+  TransitionDto,
+} from './clients.dto';
 import { ClientsService } from './clients.service';
 import { ServerChangeConfirmations } from './server-change-confirmations';
+import { RegistrationTokenReplacements } from './registration-token-replacements';
 
 @ApiTags('clients')
 @ApiBearerAuth()
@@ -20,6 +28,7 @@ export class ClientsController {
     private readonly imports: ClientImportService,
     private readonly transitions: ClientTransitions,
     private readonly serverChanges: ServerChangeConfirmations,
+    private readonly registrationTokens: RegistrationTokenReplacements,
   ) {}
 
   @Post()
@@ -95,5 +104,19 @@ export class ClientsController {
   @MinRole(Role.Operator)
   confirmCutover(@IdParam() id: string, @Body() body: ConfirmCutoverDto, @CurrentPrincipal() by: Principal) {
     return this.transitions.apply(id, { type: 'cutover_confirmed' }, actorOf(by), { auditDetail: { note: body.note } });
+  }
+
+  /**
+   * After Keyshift reported a registration access token lost (`client.registration_answer_lost`):
+   * store the one the server's administrator issued, then resume the client.
+   */
+  @Put(':id/registration-access-token')
+  @MinRole(Role.Operator)
+  replaceRegistrationAccessToken(
+    @IdParam() id: string,
+    @Body() body: ReplaceRegistrationAccessTokenDto,
+    @CurrentPrincipal() by: Principal,
+  ) {
+    return this.registrationTokens.replace(id, body, by);
   }
 }

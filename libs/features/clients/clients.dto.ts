@@ -200,3 +200,38 @@ export class TransitionDto {
   @IsInt()
   expectedVersion?: number;
 }
+
+/** Which of a client's registrations a registration access token belongs to. */
+export enum RegistrationKind {
+  Original = 'original',
+  Successor = 'successor',
+}
+
+/**
+ * A registration access token an operator obtained from the server's administrator, after Keyshift
+ * reported one lost (the server rotated it and the answer never reached Keyshift's journal).
+ */
+export class ReplaceRegistrationAccessTokenDto {
+  @ApiProperty({
+    description: 'The new RFC 7592 registration access token. Encrypted at rest; never returned.',
+    writeOnly: true,
+  })
+  @MinLength(1)
+  @MaxLength(4096)
+  @IsString()
+  registrationAccessToken!: string;
+
+  @ApiPropertyOptional({ enum: RegistrationKind, default: RegistrationKind.Original })
+  @IsOptional()
+  @IsEnum(RegistrationKind)
+  registration?: RegistrationKind;
+
+  @ApiProperty({
+    description: 'Where the token came from: kept in the audit trail.',
+    example: 'issued by the IdP team (CHG-1234)',
+  })
+  @MinLength(1)
+  @MaxLength(2000)
+  @IsString()
+  note!: string;
+}

@@ -5,6 +5,7 @@ import { ClientTransitions } from './client-transitions.service';
 import { ClientsService } from './clients.service';
 import { ServerReverts } from './server-reverts';
 import { ServerChangeConfirmations } from './server-change-confirmations';
+import { RegistrationTokenReplacements } from './registration-token-replacements';
 
 const CLIENT_SERVICES = [
   ClientsService,
@@ -13,6 +14,7 @@ const CLIENT_SERVICES = [
   ClientSecrets,
   ServerReverts,
   ServerChangeConfirmations,
+  RegistrationTokenReplacements,
 ];
 
 /** Client inventory and phase transitions: used by the API and by the worker. */

@@ -8,6 +8,8 @@ export enum ExchangeOperation {
   Update = 'update',
   /** RFC 7591 POST of a successor: the answer carries its client_id and only token. */
   Register = 'register',
+  /** RFC 7592 DELETE: the token dies with the registration; an unrecorded delete would look like a vanished client. */
+  Delete = 'delete',
 }
 
 /**
@@ -40,7 +42,7 @@ export enum ExchangeStatus {
 @Index('IDX_registration_exchanges_open', ['clientRowId', 'createdAt'], {
   where: `"status" IN ('intent', 'answered')`,
 })
-@Check('CHK_registration_exchanges_operation', `"operation" IN ('update', 'register')`)
+@Check('CHK_registration_exchanges_operation', `"operation" IN ('update', 'register', 'delete')`)
 @Check('CHK_registration_exchanges_registration', `"registration" IN ('original', 'successor')`)
 @Check(
   'CHK_registration_exchanges_status',

@@ -36,7 +36,15 @@ export class RegistrationJournal {
     await this.dataSource.query(
       `INSERT INTO registration_exchanges (id, client_row_id, operation, registration, client_id, change, planned_state, status, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', now())`,
-      [id, intent.clientRowId, intent.operation, intent.registration, intent.clientId, intent.change, intent.plannedState],
+      [
+        id,
+        intent.clientRowId,
+        intent.operation,
+        intent.registration,
+        intent.clientId,
+        intent.change,
+        intent.plannedState,
+      ],
     );
     return id;
   }
@@ -73,8 +81,8 @@ export class RegistrationJournal {
   /** The journalled token of an answered exchange (the caller audits the opening). */
   openToken(exchange: RegistrationExchangeEntity): string | null {
     if (!exchange.registrationAccessTokenCiphertext) return null;
-    return this.cipher.decrypt(exchange.registrationAccessTokenCiphertext, journalledTokenContext(exchange.id)).toString(
-      'utf8',
-    );
+    return this.cipher
+      .decrypt(exchange.registrationAccessTokenCiphertext, journalledTokenContext(exchange.id))
+      .toString('utf8');
   }
 }

@@ -7,7 +7,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import { ExchangeOperation, ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
 import { RegistrationJournal } from './registration-journal';
 import { recordableMetadata } from './registration-metadata';
-import { storeRegistrationToken, storeSuccessor, TOKEN_COLUMNS } from './registration-tokens';
+import { forgetRegistration, storeRegistrationToken, storeSuccessor, TOKEN_COLUMNS } from './registration-tokens';
 import { Exchange, Rfc7592Http } from './rfc7592-http';
 import { ConnectorError } from './server-connector';
 
@@ -44,6 +44,7 @@ export class RegistrationRecovery {
   }
 
   private async adopt(x: RegistrationExchangeEntity): Promise<void> {
+    if (x.operation === ExchangeOperation.Delete) return this.recordDeleted(x, 'the server answered the delete');
     const token = this.journal.openToken(x);
     const uri = x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'registration_client_uri') : null;
     if (x.operation === ExchangeOperation.Register && (!token || !uri || !stringIn(x.answer, 'client_id'))) {
@@ -68,12 +69,7 @@ export class RegistrationRecovery {
     let read: Exchange;
     try {
       read = token
-        ? await this.http.withToken(
-            uri ?? (await this.storedUri(x)),
-            token,
-            'RFC 7592 read (recovery)',
-            'GET',
-          )
+        ? await this.http.withToken(uri ?? (await this.storedUri(x)), token, 'RFC 7592 read (recovery)', 'GET')
         : await this.readWithStored(x);
     } catch (error) {
       if (!(error instanceof ConnectorError) || error.transient) throw error;
@@ -132,13 +128,47 @@ export class RegistrationRecovery {
       await this.readWithStored(x);
     } catch (error) {
       if (!(error instanceof ConnectorError) || error.transient) throw error;
+      if (x.operation === ExchangeOperation.Delete) {
+        // Keyshift asked for the delete and the registration (or its token) is gone: what it asked for.
+        // Should the registration in fact live on, the revocation probe (the old secret refused) still decides.
+        return this.recordDeleted(x, `the registration no longer answers to its token (${error.message})`);
+      }
       throw await this.lost(
         x,
         `the server no longer accepts the token Keyshift holds (${error.message}), so it took the update and rotated the token; ` +
           `the server's administrator must issue a new registration access token for ${x.clientId}`,
       );
     }
-    await this.settle(x, ExchangeStatus.Abandoned, 'the request never took effect: the token Keyshift holds still works');
+    await this.settle(
+      x,
+      ExchangeStatus.Abandoned,
+      'the request never took effect: the token Keyshift holds still works',
+    );
+  }
+
+  private async recordDeleted(x: RegistrationExchangeEntity, evidence: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await forgetRegistration(m, x.clientRowId, x.registration);
+      if (x.plannedState) {
+        await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [x.clientRowId, x.plannedState]);
+      }
+      await this.journal.settle(x.id, ExchangeStatus.Applied, `recovered after an interrupted worker: ${evidence}`, m);
+      await this.audit.append(m, [
+        {
+          actor: SYSTEM_ACTORS.worker,
+          action: 'client.registration_recovered',
+          subjectType: 'client',
+          subjectId: x.clientRowId,
+          after: {
+            exchangeId: x.id,
+            operation: x.operation,
+            registration: x.registration,
+            clientId: x.clientId,
+            evidence,
+          },
+        },
+      ]);
+    });
   }
 
   /** Settles an exchange as lost, on the record, and returns the error that stops the client with the reason. */
@@ -195,9 +225,10 @@ export class RegistrationRecovery {
   }
 
   private async storedUri(x: RegistrationExchangeEntity): Promise<string> {
-    const [row] = (await this.dataSource.query(`SELECT ${TOKEN_COLUMNS[x.registration].uri} AS uri FROM clients WHERE id = $1`, [
-      x.clientRowId,
-    ])) as { uri: string | null }[];
+    const [row] = (await this.dataSource.query(
+      `SELECT ${TOKEN_COLUMNS[x.registration].uri} AS uri FROM clients WHERE id = $1`,
+      [x.clientRowId],
+    )) as { uri: string | null }[];
     if (!row?.uri) throw new ConnectorError(`client ${x.clientId} has no registration_client_uri in Keyshift`, false);
     return row.uri;
   }

@@ -65,3 +65,19 @@ export async function storeSuccessor(
 export function tokenIn(answer: Record<string, unknown>): string | null {
   return typeof answer.registration_access_token === 'string' ? answer.registration_access_token : null;
 }
+
+/** A deleted registration: its token died with it; a successor Keyshift registered is forgotten whole. */
+export async function forgetRegistration(
+  m: EntityManager,
+  clientRowId: string,
+  which: RegistrationKind,
+): Promise<void> {
+  await m.query(
+    which === 'original'
+      ? `UPDATE clients SET registration_access_token_ciphertext = NULL, registration_access_token_fingerprint = NULL,
+           updated_at = now() WHERE id = $1`
+      : `UPDATE clients SET successor_client_id = NULL, successor_registration_client_uri = NULL,
+           successor_registration_access_token_ciphertext = NULL, updated_at = now() WHERE id = $1`,
+    [clientRowId],
+  );
+}

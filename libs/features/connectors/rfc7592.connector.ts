@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { RegistrationRecovery } from './registration-recovery';
 import { ExchangeOperation, ExchangeStatus } from './registration-exchange.entity';
 import { RegistrationJournal } from './registration-journal';
 import { recordableMetadata, updatableMetadata } from './registration-metadata';
-import { storeRegistrationToken, storeSuccessor, TOKEN_COLUMNS, tokenIn } from './registration-tokens';
+import { forgetRegistration, storeRegistrationToken, storeSuccessor, tokenIn } from './registration-tokens';
 import { Exchange, Rfc7592Http } from './rfc7592-http';
 import {
   AfterChange,
@@ -113,25 +113,30 @@ export class Rfc7592Connector implements ServerConnector {
 
   async remove(client: ConnectorClient, after?: AfterChange): Promise<ConnectorResult> {
     const which = client.registration ?? 'original';
-    const deleted = await this.http.withStoredToken(client, 'RFC 7592 delete', 'DELETE');
-    const columns = TOKEN_COLUMNS[which];
+    const exchangeId = await this.journal.intend({
+      clientRowId: client.clientRowId,
+      operation: ExchangeOperation.Delete,
+      registration: which,
+      clientId: client.clientId,
+      change: { deleted: true },
+      plannedState: after?.registrationState ?? null,
+    });
+    const deleted = await this.journalled(exchangeId, () =>
+      this.http.withStoredToken(client, 'RFC 7592 delete', 'DELETE'),
+    );
+    const serverMs = Math.round(deleted.latencyMs);
+    await this.journal.answered(exchangeId, null, {}, serverMs);
     await this.dataSource.transaction(async (m) => {
-      // The token died with the registration; a successor Keyshift registered is forgotten with it.
-      await m.query(
-        which === 'original'
-          ? `UPDATE clients SET ${columns.ciphertext} = NULL, ${columns.fingerprint} = NULL, updated_at = now() WHERE id = $1`
-          : `UPDATE clients SET successor_client_id = NULL, successor_registration_client_uri = NULL,
-               successor_registration_access_token_ciphertext = NULL, updated_at = now() WHERE id = $1`,
-        [client.clientRowId],
-      );
+      await forgetRegistration(m, client.clientRowId, which);
       if (after) await this.writeState(m, client.clientRowId, after);
+      await this.journal.settle(exchangeId, ExchangeStatus.Applied, null, m);
       await this.audit.append(m, [
         {
           actor: SYSTEM_ACTORS.worker,
           action: 'client.registration_deleted',
           subjectType: 'client',
           subjectId: client.clientRowId,
-          after: { clientId: client.clientId, registration: which, serverMs: Math.round(deleted.latencyMs) },
+          after: { clientId: client.clientId, registration: which, serverMs },
         },
       ]);
     });
@@ -223,7 +228,7 @@ export class Rfc7592Connector implements ServerConnector {
     }
   }
 
-  private async writeState(m: import('typeorm').EntityManager, clientRowId: string, after: AfterChange) {
+  private async writeState(m: EntityManager, clientRowId: string, after: AfterChange) {
     await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [clientRowId, after.registrationState]);
   }
 }
