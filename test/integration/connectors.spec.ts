@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
@@ -139,6 +141,44 @@ describe('connectors', () => {
       .catch((e: unknown) => e)) as ConnectorError;
     expect(error).toMatchObject({ transient: false, httpStatus: 400 });
     expect(error.message).toMatch(/invalid_client_metadata/);
+  });
+
+  it('never takes a successor registration_client_uri outside the registration endpoint, so its token goes nowhere else', async () => {
+    // A registration endpoint that answers with a management URI on another origin (where the token would go).
+    const hits: string[] = [];
+    const elsewhere = createServer((req, res) => void (hits.push(req.url ?? ''), res.writeHead(200).end('{}')));
+    const endpoint = createServer((req, res) => {
+      req.resume();
+      const port = (elsewhere.address() as AddressInfo).port;
+      res.writeHead(201, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          client_id: 'successor-1',
+          registration_access_token: 'successor-token',
+          registration_client_uri: `http://127.0.0.1:${port}/reg/successor-1`,
+        }),
+      );
+    });
+    await Promise.all([elsewhere, endpoint].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    try {
+      const { client } = await managedClient();
+      const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/reg`;
+      const error = (await worker
+        .get(Rfc7592Connector)
+        .registerSuccessor(client, url, { client_name: 'x' })
+        .catch((e: unknown) => e)) as ConnectorError;
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect(error).toMatchObject({ transient: false });
+      expect(error.message).toMatch(/the answer's registration_client_uri .*; delete the registration at the server/);
+      expect(error.message).not.toContain('successor-token');
+      const [row] = await ds.query(
+        'SELECT successor_client_id, successor_registration_access_token_ciphertext AS t FROM clients WHERE id = $1',
+        [client.clientRowId],
+      );
+      expect(row).toEqual({ successor_client_id: null, t: null });
+      expect(hits).toEqual([]);
+    } finally {
+      await Promise.all([elsewhere, endpoint].map((s) => new Promise((r) => s.close(r))));
+    }
   });
 
   it('the manual connector hands the change to an operator, word for word', async () => {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { registrationClientUriProblem } from '../authorization-servers/registration-client-uri';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EnvelopeCipher } from '@keyshift/crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -177,7 +178,17 @@ export class Rfc7592Connector implements ServerConnector {
     const body = res.body;
     const token = tokenIn(body);
     const clientId = typeof body.client_id === 'string' ? body.client_id : null;
-    const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : null;
+    // The successor's token will be sent to this URI: it must be under the endpoint that registered
+    // it. A URI elsewhere is never journalled, so neither this path nor recovery can use it.
+    const offered = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : null;
+    const uriIssue = offered
+      ? registrationClientUriProblem(offered, {
+          issuer: registrationEndpoint,
+          trustedHosts: [],
+          capabilities: { registrationEndpoint },
+        })
+      : null;
+    const uri = uriIssue ? null : offered;
     await this.journal.answered(
       exchangeId,
       token,
@@ -185,8 +196,9 @@ export class Rfc7592Connector implements ServerConnector {
       Math.round(res.latencyMs),
     );
     if (!clientId || !token || !uri) {
-      const reason =
-        'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri';
+      const reason = uriIssue
+        ? `RFC 7591 registration: the answer's registration_client_uri ${uriIssue}; delete the registration at the server`
+        : 'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri';
       await this.journal.settle(exchangeId, ExchangeStatus.Refused, reason);
       throw new ConnectorError(reason, false);
     }
