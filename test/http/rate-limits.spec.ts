@@ -55,6 +55,8 @@ describe('concurrent imports are bounded per token and in all', () => {
   let serverId: string;
   const operators: { Authorization: string }[] = [];
   let locker: Client;
+  /** Its own connection: pg_stat_activity is a snapshot per transaction, and the locker's stays open. */
+  let watcher: Client;
 
   beforeAll(async () => {
     api = await startTestApi({ KEYSHIFT_IMPORT_CONCURRENCY_PER_TOKEN: '1', KEYSHIFT_IMPORT_CONCURRENCY: '2' });
@@ -65,10 +67,11 @@ describe('concurrent imports are bounded per token and in all', () => {
       operators.push(api.as(created.body.token));
     }
     locker = new Client({ connectionString: api.db.url });
-    await locker.connect();
+    watcher = new Client({ connectionString: api.db.url });
+    await Promise.all([locker.connect(), watcher.connect()]);
   });
   afterAll(async () => {
-    await locker.end();
+    await Promise.all([locker.end(), watcher.end()]);
     await api.close();
   });
 
@@ -82,7 +85,7 @@ describe('concurrent imports are bounded per token and in all', () => {
   const waitingOnLock = async () =>
     Number(
       (
-        await locker.query(
+        await watcher.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
         )
       ).rows[0].n,
@@ -101,9 +104,6 @@ describe('concurrent imports are bounded per token and in all', () => {
     expect(sameToken.body).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('imports') });
 
     const otherToken = importAs(operators[1]).then((r) => r);
-    await new Promise((r) => setTimeout(r, 2000));
-    console.log((await locker.query(`SELECT pid, datname, usename, application_name, state, wait_event_type, left(query, 100) q FROM pg_stat_activity WHERE backend_type = 'client backend'`)).rows);
-    console.log(await Promise.race([otherToken.then((r) => [r.status, r.body]), new Promise((r) => setTimeout(() => r('pending'), 100))]));
     expect(await waitFor(waitingOnLock, (n) => n === 2)).toBe(2);
     // The process-wide cap (2) is reached: a third token is refused too.
     expect((await importAs(operators[2])).status).toBe(429);
