@@ -49,6 +49,40 @@ describe('failed authentication is rate-limited per client IP', () => {
   });
 });
 
+describe('behind a trusted proxy, the caller is the address the proxy forwarded', () => {
+  const run = async (env: Record<string, string>, forwardedFor: string[]) => {
+    const api = await startTestApi({
+      KEYSHIFT_AUTH_FAILURES_PER_IP: '2',
+      KEYSHIFT_AUTH_FAILURE_WINDOW_SECONDS: '30',
+      ...env,
+    });
+    try {
+      const statuses: number[] = [];
+      for (const [i, xff] of forwardedFor.entries()) {
+        const res = await api
+          .http()
+          .get('/v1/clients')
+          .set({ authorization: `Bearer ks_guess-${i}`, 'x-forwarded-for': xff });
+        statuses.push(res.status);
+      }
+      return statuses;
+    } finally {
+      await api.close();
+    }
+  };
+  const callers = ['198.51.100.1', '198.51.100.1', '198.51.100.2', '198.51.100.2', '198.51.100.3'];
+
+  it('counts each forwarded caller on its own when the proxy is trusted', async () => {
+    expect(await run({ KEYSHIFT_TRUST_PROXY: '127.0.0.1,::1,::ffff:127.0.0.1' }, callers)).toEqual([
+      401, 401, 401, 401, 401,
+    ]);
+  });
+
+  it('ignores X-Forwarded-For from an untrusted hop, so a guesser cannot pick a fresh address per request', async () => {
+    expect(await run({}, callers)).toEqual([401, 401, 429, 429, 429]);
+  });
+});
+
 describe('concurrent imports are bounded per token and in all', () => {
   let api: TestApi;
   let admin: { Authorization: string };

@@ -46,6 +46,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('parses which proxies are trusted for the caller address, and names a bad entry by position', () => {
+    expect(loadConfig(valid).api.trustProxy).toBe(false);
+    expect(loadConfig({ ...valid, KEYSHIFT_TRUST_PROXY: '1' }).api.trustProxy).toBe(1);
+    expect(loadConfig({ ...valid, KEYSHIFT_TRUST_PROXY: ' 10.0.0.5, 10.1.0.0/16,::1 ' }).api.trustProxy).toEqual([
+      '10.0.0.5',
+      '10.1.0.0/16',
+      '::1',
+    ]);
+    expect(problemsOf({ ...valid, KEYSHIFT_TRUST_PROXY: '10.0.0.5,proxy.internal' })).toEqual([
+      'KEYSHIFT_TRUST_PROXY: entry 2 is not an IP address or CIDR range',
+    ]);
+  });
+
   it('parses the outbound allowlist', () => {
     expect(
       loadConfig({ ...valid, KEYSHIFT_OUTBOUND_ALLOWLIST: ' 127.0.0.1, IdP.internal ,' }).outbound.allowlist,

@@ -25,6 +25,9 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
     // The public JWKS is answered before Fastify routes the request (see JwksFrontDoor).
     serverFactory: (handler: RequestListener) => createServer((req, res) => jwks.serve(req, res) || handler(req, res)),
     bodyLimit: config.api.bodyLimitBytes,
+    // The caller's address (the failed-authentication limit counts by it) from X-Forwarded-For only
+    // when the hop that sent it is a proxy the operator named.
+    trustProxy: config.api.trustProxy,
     // Request logging is off: per-request lines would dominate the hot routes. Errors are logged by the filter.
     logger: false,
     // Keep the framework's own prototype-poisoning defences.

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { HostPort, parseHostPort } from './host-port';
 
@@ -79,6 +80,27 @@ export const envSchema = z.object({
   /** Failed bearer tokens one client IP may present per window before it gets 429 until the window ends. */
   KEYSHIFT_AUTH_FAILURES_PER_IP: positiveInt.default(20),
   KEYSHIFT_AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
+  /**
+   * Which proxies' X-Forwarded-For Keyshift believes (Fastify's trustProxy): empty = none, the
+   * socket's address is the caller; a number = that many hops; else addresses or CIDRs, comma-separated.
+   */
+  KEYSHIFT_TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((v, ctx): false | number | string[] => {
+      const entries = v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      if (!entries.length) return false;
+      if (entries.length === 1 && /^\d+$/.test(entries[0])) return Number(entries[0]);
+      const bad = entries.findIndex((e) => !isAddressOrCidr(e));
+      if (bad >= 0) {
+        ctx.addIssue({ code: 'custom', message: `entry ${bad + 1} is not an IP address or CIDR range` });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   KEYSHIFT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYSHIFT_RECONCILE_INTERVAL_SECONDS: positiveInt.default(5),
   KEYSHIFT_RECONCILE_BATCH_SIZE: positiveInt.default(500),
@@ -100,3 +122,13 @@ export const envSchema = z.object({
 });
 
 export type RawEnv = Record<string, string | undefined>;
+
+function isAddressOrCidr(entry: string): boolean {
+  if (ipaddr.isValid(entry)) return true;
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -20,6 +20,8 @@ export interface KeyshiftConfig {
     /** Imports running at once in one API process: per API token, and in all (ImportConcurrency). */
     importConcurrencyPerToken: number;
     importConcurrency: number;
+    /** Proxies whose X-Forwarded-For names the caller (KEYSHIFT_TRUST_PROXY); false: none. */
+    trustProxy: false | number | string[];
   };
   log: { level: string };
   reconcile: {
@@ -121,6 +123,7 @@ export function loadConfig(env: RawEnv): KeyshiftConfig {
       importMaxRows: e.KEYSHIFT_IMPORT_MAX_ROWS,
       importConcurrencyPerToken: e.KEYSHIFT_IMPORT_CONCURRENCY_PER_TOKEN,
       importConcurrency: e.KEYSHIFT_IMPORT_CONCURRENCY,
+      trustProxy: e.KEYSHIFT_TRUST_PROXY,
     },
     log: { level: e.KEYSHIFT_LOG_LEVEL },
     reconcile: {

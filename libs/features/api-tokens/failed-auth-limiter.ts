@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { RedisConnection } from '@keyshift/queue';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 
 /**
@@ -30,12 +31,25 @@ export class FailedAuthLimiter {
 
   /** Seconds until the IP may try again, or null when it may try now. */
   async retryAfterSeconds(ip: string): Promise<number | null> {
-    const used = await this.limiter.get(ip);
+    const used = await this.limiter.get(callerKey(ip));
     if (!used || used.consumedPoints < this.limit) return null;
     return Math.max(1, Math.ceil(used.msBeforeNext / 1000));
   }
 
   async recordFailure(ip: string): Promise<void> {
-    await this.limiter.penalty(ip, 1);
+    await this.limiter.penalty(callerKey(ip), 1);
   }
+}
+
+/**
+ * Who is counted: an IPv4 address, or an IPv6 address's /64 (one subscriber or host usually holds a
+ * whole /64, so counting single IPv6 addresses would hand a guesser 2^64 fresh allowances).
+ * IPv4-mapped IPv6 (`::ffff:a.b.c.d`) counts as its IPv4 address.
+ */
+export function callerKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip); // unwraps IPv4-mapped IPv6
+  if (address.kind() === 'ipv4') return address.toString();
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
+  return `${parts.join(':')}::/64`;
 }
