@@ -381,4 +381,15 @@ describe('bad input over HTTP', () => {
       expect(unknown.status).toBe(404);
     });
   });
+
+  describe('an over-long path parameter', () => {
+    it('is a 404 with the error body and headers, never quoting the path back', async () => {
+      const marker = 'SECRET-PATH-' + 'a'.repeat(600);
+      const res = await api.http().get(`/v1/clients/${marker}`).set(admin);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ code: 'not_found', details: { field: 'path' } });
+      expect(res.text).not.toContain('SECRET-PATH');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    });
+  });
 });

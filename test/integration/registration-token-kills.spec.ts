@@ -58,6 +58,7 @@ const HOOKS = `
 const BEFORE_REQUEST = '%INSERT INTO audit_events%';
 const APPLYING = '%UPDATE registration_exchanges SET status = $2%';
 const ANSWERING = "%UPDATE registration_exchanges SET status = 'answered'%";
+const REGISTERING = '%INSERT INTO registration_exchanges%';
 
 /**
  * Issue 12: registration access tokens are never lost. node-oidc-provider rotates the token on every
@@ -99,8 +100,18 @@ describe('registration access tokens under SIGKILL', () => {
    * there without a hold), then the gates open. An autocommit statement left to finish would commit.
    */
   const releaseHeld = async () => {
-    await admin.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`,
+    // By the statement, not by `wait_event = 'PgSleep'`: between two sleeps the held backend is
+    // checking the gate and shows no wait event, and one missed there would commit once disarmed.
+    const heldStatements = `datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+      AND (query ILIKE $1 OR query ILIKE $2 OR query ILIKE $3 OR query ILIKE $4)`;
+    const patterns = [BEFORE_REQUEST, APPLYING, ANSWERING, REGISTERING];
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${heldStatements}`, patterns);
+    await waitFor(
+      async () =>
+        (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${heldStatements}`, patterns)).rows[0]
+          .n as number,
+      (n) => n === 0,
+      10_000,
     );
     await disarm();
   };

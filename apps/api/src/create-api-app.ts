@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -11,6 +13,7 @@ import { createServer, RequestListener } from 'node:http';
 import { MetricsService } from '@keyshift/features/metrics/metrics.service';
 import { DataSource } from 'typeorm';
 import { ApiModule } from './api.module';
+import { toErrorResponse } from './http/error-body';
 import { registerSecurityHeaders } from './http/security-headers';
 import { registerBodyParsers } from './http/body-parsers';
 
@@ -28,6 +31,16 @@ export async function createApiApp(config: KeyshiftConfig): Promise<NestFastifyA
     // The caller's address (the failed-authentication limit counts by it) from X-Forwarded-For only
     // when the hop that sent it is a proxy the operator named.
     trustProxy: config.api.trustProxy,
+    // The router's own refusals (a malformed URL, an over-long path segment) answer before any hook
+    // runs and would quote the path: they get Keyshift's error body and headers instead.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toErrorResponse(error, randomUUID());
+      void reply
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-store')
+        .status(status)
+        .send(body);
+    },
     // Request logging is off: per-request lines would dominate the hot routes. Errors are logged by the filter.
     logger: false,
     // Keep the framework's own prototype-poisoning defences.

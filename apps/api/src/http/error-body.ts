@@ -63,6 +63,13 @@ function fromFastify(e: FastifyError): ErrorBody | null {
         message: 'Content-Type is application/json but the body is empty',
         details: { field: 'body' },
       };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // Raised by the router with the whole path in its message: nothing is quoted back.
+      return {
+        code: ErrorCode.NotFound,
+        message: 'no such resource: a path segment is longer than any Keyshift id',
+        details: { field: 'path' },
+      };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return NOT_JSON;
