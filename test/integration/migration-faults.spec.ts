@@ -1,5 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@keyshift/config';
 import { Phase, PHASE_ORDER, PhaseState } from '@keyshift/domain';
@@ -11,6 +9,7 @@ import { startPrivateRedis, PrivateRedis } from '../support/private-redis';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { createTestDatabase, TestDatabase, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { WorkerProcess } from '../support/worker-process';
 
 type Fault = 'kill_worker' | 'restart_redis' | 'kill_both';
 
@@ -30,24 +29,9 @@ describe('a campaign under faults: worker killed at random points, Redis restart
   let api: NestFastifyApplication;
   let env: Record<string, string>;
   let ds: DataSource;
-  let worker: ChildProcess | null = null;
-  /** What killed workers said on the way down, shown if the test fails. */
-  let workerErrors = '';
-
-  const startWorker = () => {
-    worker = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js')], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    worker.stderr!.on('data', (d: Buffer) => (workerErrors += d.toString()));
-  };
-  const killWorker = async () => {
-    const w = worker;
-    if (!w || w.exitCode !== null) return;
-    const exited = new Promise((r) => w.once('exit', r));
-    w.kill('SIGKILL');
-    await exited;
-  };
+  const worker = new WorkerProcess();
+  const startWorker = () => worker.start(env);
+  const killWorker = () => worker.kill();
 
   beforeAll(async () => {
     const port = await freePort();
@@ -176,7 +160,7 @@ describe('a campaign under faults: worker killed at random points, Redis restart
       (c) => c.status !== 'running',
       150_000,
     );
-    if (finished.status !== 'completed') process.stdout.write(`worker stderr:\n${workerErrors.slice(-4000)}\n`);
+    if (finished.status !== 'completed') process.stdout.write(`worker stderr:\n${worker.errors.slice(-4000)}\n`);
 
     // The same result as without faults: the campaign completes; the doomed client is the one failure.
     expect(finished).toMatchObject({ status: 'completed', members: 12 });

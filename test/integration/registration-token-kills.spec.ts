@@ -1,5 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@keyshift/config';
 import { EnvelopeCipher } from '@keyshift/crypto';
@@ -12,6 +10,7 @@ import { freePort } from '../support/keyed-client';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { createTestDatabase, TestDatabase, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
+import { WorkerProcess } from '../support/worker-process';
 
 /**
  * Where a kill lands. `before_request`: the exchange's intent is committed and the request has not
@@ -74,23 +73,9 @@ describe('registration access tokens under SIGKILL', () => {
   let env: Record<string, string>;
   let admin: Client;
   let cipher: EnvelopeCipher;
-  let worker: ChildProcess | null = null;
-  let workerErrors = '';
-
-  const startWorker = () => {
-    worker = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js')], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    worker.stderr!.on('data', (d: Buffer) => (workerErrors += d.toString()));
-  };
-  const killWorker = async () => {
-    const w = worker;
-    if (!w || w.exitCode !== null) return;
-    const exited = new Promise((r) => w.once('exit', r));
-    w.kill('SIGKILL');
-    await exited;
-  };
+  const worker = new WorkerProcess();
+  const startWorker = () => worker.start(env);
+  const killWorker = () => worker.kill();
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const arm = (...points: string[]) =>
     admin.query(`INSERT INTO ks_test_gate (point) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [points]);
@@ -325,7 +310,7 @@ describe('registration access tokens under SIGKILL', () => {
             `SELECT status, count(*)::int AS n, max(resolution) AS r FROM registration_exchanges GROUP BY 1`,
           )
         ).rows;
-        process.stdout.write(`${JSON.stringify(ex)} ${workerErrors.slice(-600)}\n`);
+        process.stdout.write(`${JSON.stringify(ex)} ${worker.errors.slice(-600)}\n`);
         process.stdout.write(`${new Date().toISOString()} ${point} -> ${landed} ${JSON.stringify(phases)}\n`);
       }
       startWorker();
@@ -355,7 +340,9 @@ describe('registration access tokens under SIGKILL', () => {
     );
     const unfinished = clients.filter((c) => c.state !== PhaseState.Done);
     if (finished.status !== 'completed' || lost.length || unfinished.length) {
-      process.stdout.write(`unfinished: ${JSON.stringify(unfinished)}\nworker stderr:\n${workerErrors.slice(-4000)}\n`);
+      process.stdout.write(
+        `unfinished: ${JSON.stringify(unfinished)}\nworker stderr:\n${worker.errors.slice(-4000)}\n`,
+      );
     }
 
     expect(total).toBeGreaterThanOrEqual(20);

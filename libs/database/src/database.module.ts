@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { dataSourceOptions } from './data-source-options';
+import { Transactions } from './transactions';
 
 @Global()
 @Module({
@@ -15,5 +16,7 @@ import { dataSourceOptions } from './data-source-options';
       }),
     }),
   ],
+  providers: [Transactions],
+  exports: [Transactions],
 })
 export class DatabaseModule {}

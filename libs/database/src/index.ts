@@ -6,3 +6,4 @@ export * from './pg-errors';
 export * from './bulk-write';
 export * from './batched-reads';
 export * from './write-results';
+export * from './transactions';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { ExchangeOperation, ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
@@ -94,25 +94,20 @@ export class RegistrationRecovery {
       if (shown && x.plannedState) {
         await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [x.clientRowId, x.plannedState]);
       }
-      await this.journal.settle(x.id, ExchangeStatus.Applied, 'recovered after an interrupted worker', m);
-      await this.audit.append(m, [
+      await this.settleIn(
+        m,
+        x,
+        ExchangeStatus.Applied,
+        'recovered after an interrupted worker',
+        'client.registration_recovered',
         {
-          actor: SYSTEM_ACTORS.worker,
-          action: 'client.registration_recovered',
-          subjectType: 'client',
-          subjectId: x.clientRowId,
-          after: {
-            exchangeId: x.id,
-            operation: x.operation,
-            registration: x.registration,
-            clientId: x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'client_id') : x.clientId,
-            change: x.change,
-            registrationAccessTokenAdopted: token !== null,
-            // Not shown at the server: not recorded, so the next converge makes the change again.
-            changeRecorded: shown && x.plannedState !== null,
-          },
+          clientId: x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'client_id') : x.clientId,
+          change: x.change,
+          registrationAccessTokenAdopted: token !== null,
+          // Not shown at the server: not recorded, so the next converge makes the change again.
+          changeRecorded: shown && x.plannedState !== null,
         },
-      ]);
+      );
     });
   }
 
@@ -152,22 +147,14 @@ export class RegistrationRecovery {
       if (x.plannedState) {
         await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [x.clientRowId, x.plannedState]);
       }
-      await this.journal.settle(x.id, ExchangeStatus.Applied, `recovered after an interrupted worker: ${evidence}`, m);
-      await this.audit.append(m, [
-        {
-          actor: SYSTEM_ACTORS.worker,
-          action: 'client.registration_recovered',
-          subjectType: 'client',
-          subjectId: x.clientRowId,
-          after: {
-            exchangeId: x.id,
-            operation: x.operation,
-            registration: x.registration,
-            clientId: x.clientId,
-            evidence,
-          },
-        },
-      ]);
+      await this.settleIn(
+        m,
+        x,
+        ExchangeStatus.Applied,
+        `recovered after an interrupted worker: ${evidence}`,
+        'client.registration_recovered',
+        { clientId: x.clientId, evidence },
+      );
     });
   }
 
@@ -176,34 +163,37 @@ export class RegistrationRecovery {
     const reason =
       `${x.operation === ExchangeOperation.Register ? 'RFC 7591 registration' : 'RFC 7592 update'} of ${x.clientId} ` +
       `(${x.registration} registration, started ${x.createdAt.toISOString()}) was interrupted before its answer was recorded: ${what}`;
-    await this.dataSource.transaction(async (m) => {
-      await this.journal.settle(x.id, ExchangeStatus.Lost, reason, m);
-      await this.audit.append(m, [
-        {
-          actor: SYSTEM_ACTORS.worker,
-          action: 'client.registration_answer_lost',
-          subjectType: 'client',
-          subjectId: x.clientRowId,
-          after: { exchangeId: x.id, operation: x.operation, registration: x.registration, reason },
-        },
-      ]);
-    });
+    await this.dataSource.transaction((m) =>
+      this.settleIn(m, x, ExchangeStatus.Lost, reason, 'client.registration_answer_lost', { reason }),
+    );
     return new ConnectorError(reason, false);
   }
 
   private async settle(x: RegistrationExchangeEntity, status: ExchangeStatus, resolution: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await this.journal.settle(x.id, status, resolution, m);
-      await this.audit.append(m, [
-        {
-          actor: SYSTEM_ACTORS.worker,
-          action: 'client.registration_exchange_settled',
-          subjectType: 'client',
-          subjectId: x.clientRowId,
-          after: { exchangeId: x.id, operation: x.operation, registration: x.registration, status, resolution },
-        },
-      ]);
-    });
+    await this.dataSource.transaction((m) =>
+      this.settleIn(m, x, status, resolution, 'client.registration_exchange_settled', { status, resolution }),
+    );
+  }
+
+  /** Closes the exchange and audits how, in the caller's transaction: one event per settled exchange. */
+  private async settleIn(
+    m: EntityManager,
+    x: RegistrationExchangeEntity,
+    status: ExchangeStatus,
+    resolution: string,
+    action: string,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    await this.journal.settle(x.id, status, resolution, m);
+    await this.audit.append(m, [
+      {
+        actor: SYSTEM_ACTORS.worker,
+        action,
+        subjectType: 'client',
+        subjectId: x.clientRowId,
+        after: { exchangeId: x.id, operation: x.operation, registration: x.registration, ...detail },
+      },
+    ]);
   }
 
   private readWithStored(x: RegistrationExchangeEntity): Promise<Exchange> {

@@ -4,6 +4,7 @@ import { ConfigModule, KeyshiftConfig } from '@keyshift/config';
 import { CryptoModule } from '@keyshift/crypto';
 import { DatabaseModule } from '@keyshift/database';
 import { AuditModule } from '@keyshift/features/audit/audit.module';
+import { RepositoriesModule } from '@keyshift/features/repositories.module';
 import { OutboundModule } from '@keyshift/outbound';
 import { QueueModule } from '@keyshift/queue';
 
@@ -22,6 +23,7 @@ export class PlatformModule {
         CommonModule,
         CryptoModule,
         DatabaseModule,
+        RepositoriesModule,
         QueueModule,
         OutboundModule,
         AuditModule,

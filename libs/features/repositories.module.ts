@@ -1,0 +1,31 @@
+import { Global, Module } from '@nestjs/common';
+import { ClientsRepository } from './clients/clients.repository';
+import { KeysRepository } from './keys/keys.repository';
+import { ProbesRepository } from './probes/probes.repository';
+
+/**
+ * Every aggregate's repository, provided once for every process. Global so that a feature injects
+ * the repositories it uses without importing the feature modules that own them (which is how
+ * module cycles start); dependency-cruiser allows cross-feature imports of `*.repository.ts`.
+ */
+const REPOSITORIES = [
+  // clients, campaigns, authorization servers, api tokens
+  ClientsRepository,
+
+  // keys, probes, signing keys
+  KeysRepository,
+  ProbesRepository,
+
+  // connectors: registration exchanges
+
+  // audit and reports
+
+  // end
+];
+
+@Global()
+@Module({
+  providers: REPOSITORIES,
+  exports: REPOSITORIES,
+})
+export class RepositoriesModule {}
