@@ -7,3 +7,4 @@ export * from './signing-algs';
 export * from './vendor-support';
 export * from './evidence-probes';
 export * from './campaign-waves';
+export * from './client-predicates';

@@ -1,7 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Tx } from '@keyshift/database';
+import { NEEDS_A_PERSON_STATES, Phase, PhaseState } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
+
+const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+/**
+ * The domain's client predicates (libs/domain client-predicates.ts) as SQL over a `clients` alias,
+ * built from the same constants. Use these, never a hand-typed copy of the rule.
+ */
+export const clientSql = {
+  needsAPerson: (c = 'c') =>
+    `(${c}.phase <> '${Phase.Completed}' AND ${c}.state IN (${quoted(NEEDS_A_PERSON_STATES)}))`,
+  senderConstrained: (c = 'c') =>
+    `(${c}.target_sender_constraint <> 'none' AND (${c}.phase = '${Phase.Completed}' OR ` +
+    `(${c}.phase = '${Phase.SenderConstraint}' AND ${c}.state = '${PhaseState.Done}')))`,
+} as const;
 
 /**
  * All SQL on `clients`, the aggregate that the phase machine, the connectors, the keys and the
