@@ -43,9 +43,9 @@ describe('bad input over HTTP', () => {
       ['POST', '/v1/probes/sweeps'],
       ['POST', '/v1/reports'],
     ])('refuses a body 3,000 levels deep on %s %s with 400 naming body', async (method, path) => {
+      const verb = method.toLowerCase() as 'post';
       const res = await api
-        .http()
-        [method.toLowerCase() as 'post'](path)
+        .http()[verb](path)
         .set(admin)
         .set('Content-Type', 'application/json')
         .send(`{"name":${nested(3000)}}`);

@@ -62,7 +62,7 @@ describe('discovery validates every endpoint before anything is sent to it', () 
     ds = worker.get(DataSource);
   });
   afterAll(async () => {
-    await worker.get(PeriodicJobs).onApplicationShutdown();
+    worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
     for (const s of [metadata, elsewhere]) {
       s.closeAllConnections();

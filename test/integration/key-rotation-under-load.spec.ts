@@ -44,7 +44,7 @@ describe('rotation under load against the real oidc-provider', () => {
     await worker.init();
   });
   afterAll(async () => {
-    await worker.get(PeriodicJobs).onApplicationShutdown();
+    worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
     await api.close();
     await Promise.all([as.stop(), db.drop()]);

@@ -134,7 +134,7 @@ describe('key rotation against the real oidc-provider', () => {
         );
         expect(done).toMatchObject({ step: RotationStep.Done, lastError: null });
       } finally {
-        await worker.get(PeriodicJobs).onApplicationShutdown();
+        worker.get(PeriodicJobs).onApplicationShutdown();
         await worker.close();
         watching = false;
         await watcher;

@@ -93,7 +93,7 @@ describe('probe faults, retries and per-server limits', () => {
     ds = worker.get(DataSource);
   });
   afterAll(async () => {
-    await worker.get(PeriodicJobs).onApplicationShutdown();
+    worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
     await Promise.all([endpoint.stop(), db.drop()]);
   });

@@ -192,6 +192,6 @@ describe('token-endpoint probes against the real oidc-provider', () => {
     expect(status.probes).toBe(sweep.queued);
     expect(status.byOutcome.ok).toBeGreaterThanOrEqual(4);
     expect(await ds.getRepository(ProbeEntity).countBy({ sweepId: sweep.sweepId, attempt: 1 })).toBe(sweep.queued);
-    await worker.get(PeriodicJobs).onApplicationShutdown();
+    worker.get(PeriodicJobs).onApplicationShutdown();
   });
 });

@@ -6,7 +6,7 @@ import { AuthorizationServersService } from '@keyshift/features/authorization-se
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { ClientTransitions } from '@keyshift/features/clients/client-transitions.service';
-import { PHASE_EXECUTORS, PhaseExecutor } from '@keyshift/features/reconcile/phase-executor';
+import { PHASE_EXECUTORS, PhaseExecutor } from '@keyshift/features/ports/phase-executor.port';
 import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
 import { PeriodicJobs } from '@keyshift/queue';
@@ -126,6 +126,6 @@ describe('reconcile worker (PostgreSQL + Redis/BullMQ)', () => {
       'client.needs_person',
     ]);
     expect((await worker.get(AuditLog).verify()).ok).toBe(true);
-    await worker.get(PeriodicJobs).onApplicationShutdown();
+    worker.get(PeriodicJobs).onApplicationShutdown();
   });
 });

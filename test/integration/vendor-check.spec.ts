@@ -89,7 +89,7 @@ describe('vendor check against a real authorization server (oidc-provider) and a
     ds = worker.get(DataSource);
   });
   afterAll(async () => {
-    await worker.get(PeriodicJobs).onApplicationShutdown();
+    worker.get(PeriodicJobs).onApplicationShutdown();
     await worker.close();
     await Promise.all([as.stop(), eddsaOnly.stop(), bad.stop(), db.drop()]);
   });

@@ -203,7 +203,7 @@ describe('canonical JSON fast path (byte-identical to json-canonicalize)', () =>
     ['a Date inside', { at: new Date(1_700_000_000_123), z: 1 }],
     ['a __proto__ member, as JSON.parse creates it', JSON.parse('{"__proto__": {"b": 1, "a": 2}, "x": [1]}')],
     ['a null-prototype object', Object.assign(Object.create(null), { b: 1, a: 2 })],
-    ['boxed values', [new Number(1), new String('ab'), new Boolean(false)]], // eslint-disable-line no-new-wrappers
+    ['boxed values', [new Number(1), new String('ab'), new Boolean(false)]],
     ['a Map and a typed array', { m: new Map([['a', 1]]), t: new Uint8Array([3, 1, 2]) }],
     ['a function and a symbol member', { f: () => 1, s: Symbol('s'), a: [() => 1] }],
     ['a bigint', { n: 1n }],

@@ -5,6 +5,7 @@ import { FieldProblem } from './errors';
  * "unsupported Unicode escape sequence") and unpaired UTF-16 surrogates (no UTF-8 form). A regex
  * rather than String#isWellFormed: that is ES2024 and the project compiles against ES2023.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this pattern must find
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';

@@ -1,5 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { RotationPolicy } from '../keys/rotation-policy';
+import type { RotationPolicy } from '@keyshift/domain';
 
 /** What a server accepts as a client assertion's `aud` (the brief's per-server table). */
 export enum AssertionAudience {

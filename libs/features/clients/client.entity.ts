@@ -3,7 +3,7 @@ import { Phase, PhaseState } from '@keyshift/domain';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { CampaignEntity } from '../campaigns/campaign.entity';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import type { RotationPolicy } from '../keys/rotation-policy';
+import type { RotationPolicy } from '@keyshift/domain';
 
 export enum SourceAuthMethod {
   ClientSecretBasic = 'client_secret_basic',

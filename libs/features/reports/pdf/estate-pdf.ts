@@ -9,7 +9,6 @@ import PDFDocument from 'pdfkit';
 import type { ControlFinding, EstateFailure, EstateFilter, EstateSummary } from '../estate-summary';
 import { auditVerificationLine } from '../estate-controls';
 import {
-  type Box,
   drawAreaChart,
   drawHorizontalBars,
   drawLegend,
