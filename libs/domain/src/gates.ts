@@ -1,6 +1,7 @@
 import { assertUnreachable } from './assert-unreachable';
 import { Evidence, EvidenceKind } from './evidence';
 import { Phase } from './phases';
+import { awaitsCutoverConfirmation, retriesExhausted } from './retry-and-confirmation';
 
 /** Tunables a gate needs that are policy, not evidence. */
 export interface GatePolicy {
@@ -62,7 +63,7 @@ export const GATE_EVIDENCE: Record<Phase, EvidenceKind | null> = {
 /** Judges evidence against a phase's gate. Pure; `now` comes from the caller's clock. */
 export function judge(phase: Phase, evidence: Evidence, ctx: GateContext, policy: GatePolicy, now: Date): GateVerdict {
   const retry = (reason: string): GateVerdict =>
-    ctx.attempts >= policy.maxAttempts
+    retriesExhausted(ctx.attempts, policy.maxAttempts)
       ? { verdict: 'fail', reason: `${reason} (gave up after ${ctx.attempts} attempts)` }
       : { verdict: 'wait', reason, recheckAt: after(now, policy.recheckSeconds), until: 'retry' };
   switch (evidence.kind) {
@@ -71,7 +72,7 @@ export function judge(phase: Phase, evidence: Evidence, ctx: GateContext, policy
         ? { verdict: 'satisfied' }
         : { verdict: 'block', reason: `authorization server does not support: ${evidence.missing.join(', ')}` };
     case 'key_probe':
-      if (phase === Phase.Cutover && ctx.cutover === 'confirm' && ctx.cutoverConfirmedAt === null) {
+      if (phase === Phase.Cutover && awaitsCutoverConfirmation(ctx)) {
         return {
           verdict: 'wait',
           reason: 'awaiting operator confirmation of the cutover (POST /v1/clients/{id}/cutover/confirm)',

@@ -9,3 +9,4 @@ export * from './evidence-probes';
 export * from './campaign-waves';
 export * from './client-predicates';
 export * from './rotation-policy';
+export * from './phase-policy';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Phase, PhaseEvent } from '@keyshift/domain';
+import { awaitsCutoverConfirmation, Phase, PhaseEvent } from '@keyshift/domain';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import { ClientEntity, CutoverMode } from '../clients/client.entity';
+import { ClientEntity } from '../clients/client.entity';
 import { ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
 import { MigrationExecutor } from './migration-executor';
 import { describeProbe, PhaseWork } from './phase-work';
@@ -21,7 +21,7 @@ export class CutoverExecutor extends MigrationExecutor {
   }
 
   protected async carryOut(client: ClientEntity, server: AuthorizationServerEntity): Promise<PhaseEvent> {
-    if (client.targetCutover === CutoverMode.Confirm && !client.cutoverConfirmedAt) {
+    if (awaitsCutoverConfirmation({ cutover: client.targetCutover, cutoverConfirmedAt: client.cutoverConfirmedAt })) {
       return {
         type: 'awaiting',
         reason:

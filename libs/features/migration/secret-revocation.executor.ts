@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Phase, PhaseEvent } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
+import { Phase, PhaseEvent, revocationRefusal } from '@keyshift/domain';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
 import { ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
+import { ProbesRepository } from '../probes/probes.repository';
 import { MigrationExecutor } from './migration-executor';
 import { describeProbe, PhaseWork } from './phase-work';
 
@@ -20,23 +19,14 @@ export class SecretRevocationExecutor extends MigrationExecutor {
 
   constructor(
     work: PhaseWork,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly probes: ProbesRepository,
   ) {
     super(work);
   }
 
   protected async carryOut(client: ClientEntity, server: AuthorizationServerEntity): Promise<PhaseEvent> {
-    const [cutover] = (await this.dataSource.query(
-      `SELECT outcome, via FROM probes WHERE client_row_id = $1 AND purpose = 'cutover'
-       ORDER BY created_at DESC, id DESC LIMIT 1`,
-      [client.id],
-    )) as { outcome: string; via: string }[];
-    if (cutover?.outcome !== ProbeOutcome.Ok || cutover.via !== 'token_request') {
-      return {
-        type: 'needs_person',
-        reason: 'refusing to revoke: no successful private_key_jwt token request is recorded since cutover',
-      };
-    }
+    const refusal = revocationRefusal(await this.probes.lastCutoverProbe(client.id));
+    if (refusal) return { type: 'needs_person', reason: refusal };
     const keys = await this.work.publishedKeys(client, server);
     await this.work.converge(client, server, this.phase, keys);
     const probe = await this.work.probe(client, server, client.authMethod as ProbeMethod, false, this.phase);

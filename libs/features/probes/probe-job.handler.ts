@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Logger, LOGGER } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { retriesExhausted } from '@keyshift/domain';
 import { JobHandler, JobName, JobQueue, PayloadOf, ProbeTarget } from '@keyshift/queue';
 import { Job, Worker } from 'bullmq';
 import { ProbeEntity, ProbeMethod, TRANSIENT_OUTCOMES } from './probe.entity';
@@ -54,7 +55,7 @@ export class ProbeJobHandler implements JobHandler<JobName.Probe> {
       retryAfter >= 0
         ? Math.min(retryAfter * 1000, this.config.probes.maxBackoffSeconds * 1000)
         : await this.backoff.failed(data.serverId);
-    if (failuresSoFar + 1 >= this.config.reconcile.maxAttempts || !job || !worker) return; // give up; evidence recorded
+    if (retriesExhausted(failuresSoFar + 1, this.config.reconcile.maxAttempts) || !job || !worker) return; // give up; evidence recorded
     await job.updateData({
       ...data,
       targets: data.targets.filter((_, i) => transient.includes(probes[i]!)),

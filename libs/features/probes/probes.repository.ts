@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Tx } from '@keyshift/database';
+import type { CutoverProbeRecord } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
 
 /**
@@ -18,6 +19,16 @@ export class ProbesRepository {
   // ── section: probe runs, sweeps and the probe API ────────────────────────────────────────────
 
   // ── section: evidence the migration executors read ───────────────────────────────────────────
+
+  /** The client's last probe at cutover (what the secret-revocation gate reads), or null. */
+  async lastCutoverProbe(clientRowId: string, tx?: Tx): Promise<CutoverProbeRecord | null> {
+    const [row] = (await this.tx(tx).query(
+      `SELECT outcome, via FROM probes WHERE client_row_id = $1 AND purpose = 'cutover'
+       ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [clientRowId],
+    )) as CutoverProbeRecord[];
+    return row ?? null;
+  }
 
   // ── section: reports and evidence packs ──────────────────────────────────────────────────────
 

@@ -20,10 +20,6 @@ export async function releasedWaves(manager: EntityManager, campaignIds: string[
   return new Map(rows.map((r) => [r.id, r.released_wave]));
 }
 
-export function isReleased(client: ClientEntity, waves: Map<string, number>): boolean {
-  return client.campaignId !== null && (client.campaignWave ?? Infinity) <= (waves.get(client.campaignId) ?? -1);
-}
-
 /** Events applied in order to one client: the row as it ends up, and an audit event per step. */
 export function planSteps(
   client: ClientEntity,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DomainError, ErrorCode, Logger, LOGGER } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { Phase, PhaseEvent, PhaseState } from '@keyshift/domain';
+import { escalateTransient, Phase, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
@@ -46,12 +46,10 @@ export class ReconcileClientHandler implements JobHandler<JobName.ReconcileClien
       return;
     }
     const executor = this.executors.get(client.phase);
-    let event: PhaseEvent = executor
+    const outcome: PhaseEvent = executor
       ? await executor.run(client)
       : { type: 'needs_person', reason: `this Keyshift build has no executor for phase ${client.phase}` };
-    if (event.type === 'transient_failure' && client.attempts >= this.config.reconcile.maxAttempts) {
-      event = { type: 'retries_exhausted', reason: `${event.reason} (gave up after ${client.attempts} attempts)` };
-    }
+    const event = escalateTransient(outcome, client.attempts, this.config.reconcile.maxAttempts);
     await this.writeBack(clientRowId, leaseId, event);
   }
 

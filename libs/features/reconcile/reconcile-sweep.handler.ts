@@ -3,13 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER } from '@keyshift/common';
 import { gatePolicyOf, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { bulkUpdate } from '@keyshift/database';
-import { GatePolicy, PhaseEvent, PhaseState } from '@keyshift/domain';
+import { GatePolicy, PhaseEvent, PhaseState, sweepStep } from '@keyshift/domain';
 import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
 import { TRANSITION_COLUMNS } from '../clients/transition-plan';
-import { isReleased, planSteps, releasedWaves } from './campaign-waves-released';
+import { planSteps, releasedWaves } from './campaign-waves-released';
 
 export interface SweepResult {
   released: number;
@@ -58,7 +58,7 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
         'c.next_check_at',
         now,
       );
-      const released = await this.releasedCampaignMembers(manager, due);
+      const waves = await this.releasedWavesOf(manager, due);
 
       const changed: ClientEntity[] = [];
       const events: AuditEntry[] = [];
@@ -82,13 +82,12 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
       for (const client of expired) steps(client, { type: 'lease_expired' });
       for (const client of due) {
         let after: ClientEntity;
-        if (client.state === PhaseState.Done) {
-          if (!released.has(client.id)) {
-            // Phases advance on their own only inside a campaign's released wave; otherwise an
-            // operator advances the client (POST /v1/clients/{id}/advance). Parked until then.
-            changed.push({ ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now });
-            continue;
-          }
+        const step = sweepStep(client, waves);
+        if (step === 'park') {
+          // Parked until an operator advances it (POST /v1/clients/{id}/advance) or its wave is released.
+          changed.push({ ...client, nextCheckAt: null, version: client.version + 1, updatedAt: now });
+          continue;
+        } else if (step === 'advance_and_start') {
           // Advanced and started in the same sweep: a phase costs one sweep, not two.
           after = steps(client, { type: 'advance', by: 'system' }, { type: 'start' });
           if (after.phase !== client.phase) advanced++;
@@ -112,12 +111,9 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
     return result;
   }
 
-  /** Which of these clients are members of a running campaign's released waves. */
-  private async releasedCampaignMembers(manager: EntityManager, clients: ClientEntity[]): Promise<Set<string>> {
-    const waves = await releasedWaves(manager, [
-      ...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : []))),
-    ]);
-    return new Set(clients.filter((c) => isReleased(c, waves)).map((c) => c.id));
+  /** The released waves of the running campaigns these clients belong to. */
+  private releasedWavesOf(manager: EntityManager, clients: ClientEntity[]): Promise<Map<string, number>> {
+    return releasedWaves(manager, [...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : [])))]);
   }
 
   private lock(manager: EntityManager, where: string, orderBy: string, now: Date): Promise<ClientEntity[]> {
