@@ -59,7 +59,12 @@ function payloads(i: number): { action: string; subjectType: string; before: obj
     };
   }
   if (kind < 15)
-    return { action: 'client.secret_accessed', subjectType: 'client', before: null, after: { field: 'secret', purpose: 'probe' } };
+    return {
+      action: 'client.secret_accessed',
+      subjectType: 'client',
+      before: null,
+      after: { field: 'secret', purpose: 'probe' },
+    };
   if (kind < 17)
     return {
       action: 'client.probe_requested',
@@ -74,7 +79,12 @@ function payloads(i: number): { action: string; subjectType: string; before: obj
       before: null,
       after: { clientId: `c${i}`, kid: `kid-c${i}-${i % 2}`, alg: 'ES256', state: 'active', thumbprint: `t-${i}` },
     };
-  return { action: 'client.imported', subjectType: 'client', before: null, after: summary(i, 1, 'vendor_check', 'pending') };
+  return {
+    action: 'client.imported',
+    subjectType: 'client',
+    before: null,
+    after: summary(i, 1, 'vendor_check', 'pending'),
+  };
 }
 
 function events(): ChainedFields[] {

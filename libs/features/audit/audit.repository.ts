@@ -234,12 +234,10 @@ export class AuditRepository {
   }
 
   async writeHead(tx: Tx, head: { seq: string; hash: string; keyedFrom: string; seal: string }): Promise<void> {
-    await tx.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2, keyed_from = $3, seal = $4 WHERE id = 1', [
-      head.seq,
-      head.hash,
-      head.keyedFrom,
-      head.seal,
-    ]);
+    await tx.query(
+      'UPDATE audit_chain_head SET last_seq = $1, last_hash = $2, keyed_from = $3, seal = $4 WHERE id = 1',
+      [head.seq, head.hash, head.keyedFrom, head.seal],
+    );
   }
 
   /** Whether sealed checkpoints or verification outcomes exist: only where the head was sealed once. */
@@ -285,7 +283,19 @@ export class AuditRepository {
     await this.tx(tx).query(
       `INSERT INTO audit_verify_runs (id, trigger, started_at, finished_at, ok, events_checked, tip_seq, break_seq, problem, message, seal)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [r.id, r.trigger, r.startedAt, r.finishedAt, r.ok, r.eventsChecked, r.tipSeq, r.breakSeq, r.problem, r.message, r.seal],
+      [
+        r.id,
+        r.trigger,
+        r.startedAt,
+        r.finishedAt,
+        r.ok,
+        r.eventsChecked,
+        r.tipSeq,
+        r.breakSeq,
+        r.problem,
+        r.message,
+        r.seal,
+      ],
     );
   }
 
