@@ -23,9 +23,10 @@ import { availableParallelism } from 'node:os';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SystemClock } from '@keyshift/common';
-import { dataSourceOptions } from '@keyshift/database';
+import { dataSourceOptions, Transactions } from '@keyshift/database';
 import { ChainHasher, GENESIS_HASH } from '@keyshift/features/audit/audit-chain';
-import { AuditLog, AuditVerifyTuning } from '@keyshift/features/audit/audit-log.service';
+import { AuditVerifyService, AuditVerifyTuning } from '@keyshift/features/audit/audit-verify.service';
+import { AuditRepository } from '@keyshift/features/audit/audit.repository';
 import { deriveAuditKeys, headSealFields, seal } from '@keyshift/features/audit/audit-keys';
 import { estateRowsQuery } from '@keyshift/features/reports/estate-rows';
 import { admin, dbUrl, fmt, percentile, PG_ADMIN, startApi } from './support';
@@ -489,9 +490,14 @@ async function verifyInProcess(tuning: Partial<AuditVerifyTuning>): Promise<{ se
   }, 10);
   try {
     const t0 = performance.now();
-    const report = await new AuditLog(dataSource, new SystemClock(), AUDIT_KEYS, tuning).verify({
-      mode: 'full',
-    });
+    const verifier = new AuditVerifyService(
+      new AuditRepository(dataSource),
+      new Transactions(dataSource),
+      new SystemClock(),
+      AUDIT_KEYS,
+      tuning,
+    );
+    const report = await verifier.verify({ mode: 'full' });
     if (!report.ok) throw new Error(`verify in-process: ${JSON.stringify(report.firstBreak)}`);
     return { seconds: seconds(t0), maxDelayMs };
   } finally {

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AuditRepository } from './audit/audit.repository';
 import { ClientsRepository } from './clients/clients.repository';
 import { KeysRepository } from './keys/keys.repository';
 import { ProbesRepository } from './probes/probes.repository';
@@ -19,6 +20,7 @@ const REPOSITORIES = [
   // connectors: registration exchanges
 
   // audit and reports
+  AuditRepository,
 
   // end
 ];

@@ -8,6 +8,7 @@ import { decodeEvent, EVENT_TEXT_COLUMNS, EventTextRow } from '@keyshift/feature
 import { deriveAuditKeys } from '@keyshift/features/audit/audit-keys';
 import { AuditLog, AuditVerifyTuning } from '@keyshift/features/audit/audit-log.service';
 import { DataSource } from 'typeorm';
+import { auditLogFor } from '../support/audit-log';
 import { createTestDatabase, TestDatabase } from '../support/test-env';
 
 /** The keys a master key of this run derives (the log's only secret). */
@@ -41,7 +42,7 @@ describe('audit log (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    audit = new AuditLog(dataSource, new SystemClock(), keys);
+    audit = auditLogFor(dataSource, new SystemClock(), keys);
   });
   afterAll(async () => {
     await dataSource.destroy();
@@ -93,7 +94,7 @@ describe('audit chain checkpoints (PostgreSQL)', () => {
   beforeEach(async () => {
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    audit = new AuditLog(dataSource, new SystemClock(), keys);
+    audit = auditLogFor(dataSource, new SystemClock(), keys);
     await audit.record(Array.from({ length: 30 }, (_, i) => entry(i)));
     expect(await audit.verify()).toMatchObject({ ok: true, eventsChecked: 30, checkpointRecorded: true });
   });
@@ -221,7 +222,7 @@ describe('audit chain verification on worker threads (PostgreSQL)', () => {
   const workerScript = join(__dirname, '..', '..', 'dist', 'libs', 'features', 'audit', 'audit-verify.worker.js');
   let db: TestDatabase;
   let dataSource: DataSource;
-  const tuned = (t: Partial<AuditVerifyTuning>) => new AuditLog(dataSource, new SystemClock(), keys, t);
+  const tuned = (t: Partial<AuditVerifyTuning>) => auditLogFor(dataSource, new SystemClock(), keys, t);
   // Tiny segments and batches, so 100 events cross many segment boundaries.
   const onWorkers = () => tuned({ workerScript, workers: 3, minEventsForWorkers: 0, segment: 7, batch: 3 });
   const inThread = () => tuned({ workerScript: null, batch: 3, sliceMs: 0 });
@@ -230,7 +231,7 @@ describe('audit chain verification on worker threads (PostgreSQL)', () => {
     if (!existsSync(workerScript)) throw new Error(`${workerScript} is missing: run npm run build first`);
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions(db.url, 4)).initialize();
-    await new AuditLog(dataSource, new SystemClock(), keys).record(Array.from({ length: 100 }, (_, i) => entry(i)));
+    await auditLogFor(dataSource, new SystemClock(), keys).record(Array.from({ length: 100 }, (_, i) => entry(i)));
   });
   afterEach(async () => {
     await dataSource.destroy();

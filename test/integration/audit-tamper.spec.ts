@@ -5,9 +5,11 @@ import { ChainedFields, hashEvent, keyedHashEvent } from '@keyshift/features/aud
 import { decodeEvent, EVENT_TEXT_COLUMNS, EventTextRow } from '@keyshift/features/audit/audit-chain-walk';
 import { AuditKeys, deriveAuditKeys, headSealFields, seal } from '@keyshift/features/audit/audit-keys';
 import { AuditLog, VerifyReport } from '@keyshift/features/audit/audit-log.service';
+import { AuditRepository } from '@keyshift/features/audit/audit.repository';
 import { RuntimeRoleCheck } from '@keyshift/features/audit/runtime-role-check';
 import { DataSource } from 'typeorm';
 import { databaseUrl, runtimeRoleOf, withAdmin } from '../support/pg-admin';
+import { auditLogFor } from '../support/audit-log';
 import { createTestDatabase, TestDatabase } from '../support/test-env';
 
 /**
@@ -284,7 +286,7 @@ describe('audit chain against an attacker without the master key (PostgreSQL)', 
     admin = await new DataSource(dataSourceOptions(db.url, 2)).initialize();
     runtime = await new DataSource(dataSourceOptions(db.runtimeUrl, 2)).initialize();
     keys = deriveAuditKeys(randomBytes(32));
-    audit = new AuditLog(runtime, new SystemClock(), keys);
+    audit = auditLogFor(runtime, new SystemClock(), keys);
     await audit.record(Array.from({ length: 30 }, (_, i) => entry(i)));
     expect(await audit.verify({ mode: 'full' })).toMatchObject({
       ok: true,
@@ -371,7 +373,7 @@ describe('a chain written before keyed chains (PostgreSQL)', () => {
       prevHash = hash;
     }
     await admin.query('UPDATE audit_chain_head SET last_seq = 10, last_hash = $1', [prevHash]);
-    const audit = new AuditLog(runtime, new SystemClock(), deriveAuditKeys(randomBytes(32)));
+    const audit = auditLogFor(runtime, new SystemClock(), deriveAuditKeys(randomBytes(32)));
     // An append never adopts a chain that holds events: that is boot's job.
     await expect(audit.record([entry(11)])).rejects.toThrow(/is not sealed/);
     expect(await audit.adoptUnsealedChain()).toBe(true);
@@ -410,7 +412,7 @@ describe('migrations as the owner, the app as the runtime role (PostgreSQL)', ()
         `SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'audit_events'`,
       );
       expect(owner).not.toBe((await runtime.query('SELECT current_user AS u'))[0].u);
-      await new AuditLog(runtime, new SystemClock(), deriveAuditKeys(randomBytes(32))).record([entry(1)]);
+      await auditLogFor(runtime, new SystemClock(), deriveAuditKeys(randomBytes(32))).record([entry(1)]);
       await expect(runtime.query('DELETE FROM audit_events')).rejects.toThrow(/permission denied/);
     } finally {
       await runtime.destroy();
@@ -426,7 +428,7 @@ describe('the runtime role (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     runtime = await new DataSource(dataSourceOptions(db.runtimeUrl, 2)).initialize();
-    await new AuditLog(runtime, new SystemClock(), deriveAuditKeys(randomBytes(32))).record([entry(1), entry(2)]);
+    await auditLogFor(runtime, new SystemClock(), deriveAuditKeys(randomBytes(32))).record([entry(1), entry(2)]);
   });
   afterAll(async () => {
     await runtime.destroy();
@@ -470,11 +472,11 @@ describe('the runtime role (PostgreSQL)', () => {
   it('is what boot expects; a superuser connection is warned about', async () => {
     const warnings: unknown[] = [];
     const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger;
-    await new RuntimeRoleCheck(runtime, logger).onApplicationBootstrap();
+    await new RuntimeRoleCheck(new AuditRepository(runtime), logger).onApplicationBootstrap();
     expect(warnings).toEqual([]);
     const admin = await new DataSource(dataSourceOptions(db.url, 1)).initialize();
     try {
-      await new RuntimeRoleCheck(admin, logger).onApplicationBootstrap();
+      await new RuntimeRoleCheck(new AuditRepository(admin), logger).onApplicationBootstrap();
     } finally {
       await admin.destroy();
     }

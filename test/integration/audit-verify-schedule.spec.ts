@@ -3,11 +3,11 @@ import { Clock, createLogger } from '@keyshift/common';
 import { loadConfig } from '@keyshift/config';
 import { dataSourceOptions } from '@keyshift/database';
 import { deriveAuditKeys } from '@keyshift/features/audit/audit-keys';
-import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import { AuditVerifyTickHandler } from '@keyshift/features/audit/audit-verify-tick.handler';
 import { EstateReports } from '@keyshift/features/reports/estate-reports.service';
 import { ReportFormat } from '@keyshift/features/reports/report.entity';
 import { DataSource } from 'typeorm';
+import { auditParts } from '../support/audit-log';
 import { createTestDatabase, TestDatabase, testEnv } from '../support/test-env';
 
 class MovableClock extends Clock {
@@ -46,8 +46,8 @@ describe('scheduled full verification of the audit chain (PostgreSQL)', () => {
     runtime = await new DataSource(dataSourceOptions(db.runtimeUrl, 2)).initialize();
     const config = loadConfig(testEnv(db, { KEYSHIFT_AUDIT_FULL_VERIFY_HOURS: '6' }));
     const keys = deriveAuditKeys(config.crypto.masterKey);
-    const audit = new AuditLog(runtime, clock, keys);
-    handler = new AuditVerifyTickHandler(runtime, audit, clock, config, createLogger('silent', 'test'));
+    const { repository, verify, log: audit } = auditParts(runtime, clock, keys);
+    handler = new AuditVerifyTickHandler(repository, verify, clock, config, createLogger('silent', 'test'));
     reports = new EstateReports(runtime, audit, clock, keys);
     await audit.record(
       Array.from({ length: 20 }, (_, i) => ({ actor: 't', action: 'x', subjectType: 's', subjectId: `${i}` })),

@@ -1,14 +1,9 @@
-import { DataSource } from 'typeorm';
 import type { ChainProblem } from './audit-chain';
 import { seal, sealMatches } from './audit-keys';
+import { NewVerifyRunRow, Queryable, selectLastVerifyRun, VerifyRunRow } from './audit.repository';
 
 /** Who asked for a full verification: an API caller, or the worker's schedule. */
 export type VerifyTrigger = 'request' | 'schedule';
-
-/** Anything that runs SQL: a QueryRunner inside a report's snapshot, or the data source. */
-interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
 
 /** The latest full verification, as the estate report states it. */
 export interface VerifyOutcome {
@@ -46,9 +41,8 @@ const fieldsOf = (o: OutcomeFields) => [
   o.message ?? '',
 ];
 
-/** Stores a full verification's outcome, sealed, so a forged "ok" cannot pass for one. */
-export async function recordVerifyOutcome(
-  dataSource: DataSource,
+/** A full verification's outcome as the row that stores it, sealed, so a forged "ok" cannot pass for one. */
+export function verifyRunRow(
   sealKey: Buffer,
   run: {
     id: string;
@@ -62,7 +56,7 @@ export async function recordVerifyOutcome(
       firstBreak: { seq: string; problem: string; message: string } | null;
     };
   },
-): Promise<void> {
+): NewVerifyRunRow {
   const o: OutcomeFields = {
     id: run.id,
     trigger: run.trigger,
@@ -74,49 +68,11 @@ export async function recordVerifyOutcome(
     problem: run.report.firstBreak?.problem ?? null,
     message: run.report.firstBreak?.message ?? null,
   };
-  await dataSource.query(
-    `INSERT INTO audit_verify_runs (id, trigger, started_at, finished_at, ok, events_checked, tip_seq, break_seq, problem, message, seal)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [
-      o.id,
-      o.trigger,
-      run.startedAt,
-      o.finishedAt,
-      o.ok,
-      o.eventsChecked,
-      o.tipSeq,
-      o.breakSeq,
-      o.problem,
-      o.message,
-      seal(sealKey, 'audit-verify-run', fieldsOf(o)),
-    ],
-  );
+  return { ...o, startedAt: run.startedAt, seal: seal(sealKey, 'audit-verify-run', fieldsOf(o)) };
 }
 
-/** The newest full verification's outcome (optionally only the scheduled ones), or null if none ran yet. */
-export async function lastVerifyOutcome(
-  db: Queryable,
-  sealKey: Buffer,
-  trigger?: VerifyTrigger,
-): Promise<VerifyOutcome | null> {
-  const [row] = (await db.query(
-    `SELECT id, trigger, finished_at, ok, events_checked::text AS events_checked, tip_seq::text AS tip_seq,
-       break_seq::text AS break_seq, problem, message, seal
-     FROM audit_verify_runs ${trigger ? 'WHERE trigger = $1' : ''} ORDER BY finished_at DESC, id DESC LIMIT 1`,
-    trigger ? [trigger] : [],
-  )) as {
-    id: string;
-    trigger: VerifyTrigger;
-    finished_at: Date;
-    ok: boolean;
-    events_checked: string;
-    tip_seq: string;
-    break_seq: string | null;
-    problem: string | null;
-    message: string | null;
-    seal: string;
-  }[];
-  if (!row) return null;
+/** A stored outcome as the estate report states it, its seal checked. */
+export function verifyOutcome(row: VerifyRunRow, sealKey: Buffer): VerifyOutcome {
   const fields: OutcomeFields = {
     id: row.id,
     trigger: row.trigger,
@@ -140,4 +96,17 @@ export async function lastVerifyOutcome(
         : { seq: row.break_seq, problem: row.problem as ChainProblem, message: row.message ?? '' },
     sealed: sealMatches(sealKey, 'audit-verify-run', fieldsOf(fields), row.seal),
   };
+}
+
+/**
+ * The newest full verification's outcome (optionally only the scheduled ones), or null if none ran
+ * yet, read on `db` (the estate report passes its snapshot's QueryRunner).
+ */
+export async function lastVerifyOutcome(
+  db: Queryable,
+  sealKey: Buffer,
+  trigger?: VerifyTrigger,
+): Promise<VerifyOutcome | null> {
+  const row = await selectLastVerifyRun(db, trigger);
+  return row && verifyOutcome(row, sealKey);
 }

@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
-import { AuditLog } from './audit-log.service';
+import { AuditVerifyService } from './audit-verify.service';
+import { AuditRepository } from './audit.repository';
 
 /**
  * The scheduled full verification: walks the whole chain from the genesis when the last scheduled
@@ -17,22 +16,17 @@ export class AuditVerifyTickHandler implements JobHandler<JobName.AuditVerifyTic
   readonly name = JobName.AuditVerifyTick;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly audit: AuditLog,
+    private readonly repository: AuditRepository,
+    private readonly verifier: AuditVerifyService,
     private readonly clock: Clock,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async handle(_data: PayloadOf<JobName.AuditVerifyTick>): Promise<void> {
-    const [{ due }] = (await this.dataSource.query(
-      `SELECT NOT EXISTS (
-         SELECT 1 FROM audit_verify_runs WHERE trigger = 'schedule' AND finished_at > $1::timestamptz - make_interval(hours => $2)
-       ) AS due`,
-      [this.clock.now(), this.config.audit.fullVerifyHours],
-    )) as { due: boolean }[];
+    const due = await this.repository.scheduledVerifyDue(this.clock.now(), this.config.audit.fullVerifyHours);
     if (!due) return;
-    const report = await this.audit.verify({ mode: 'full', trigger: 'schedule' });
+    const report = await this.verifier.verify({ mode: 'full', trigger: 'schedule' });
     if (report.ok) {
       this.logger.info({ eventsChecked: report.eventsChecked, tip: report.tip.seq }, 'audit chain verified');
     } else {

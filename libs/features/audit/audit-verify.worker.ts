@@ -2,6 +2,10 @@
  * A verify worker thread: its own PostgreSQL connection, on the snapshot the API's verification
  * exported, walking the segments it is sent and answering with their summaries. Decoding and
  * hashing, nearly all of a verification's CPU, happen here, off the API's event loop.
+ *
+ * The one place in audit/ that runs SQL outside AuditRepository: a worker thread has no Nest
+ * container (nor a DataSource to share), so it opens its own pg Client, with the settings
+ * AuditRepository.workerConnection() derives, and runs the same SEGMENT_SQL the repository runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client } from 'pg';

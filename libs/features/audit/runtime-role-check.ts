@@ -1,7 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger, LOGGER } from '@keyshift/common';
-import { DataSource } from 'typeorm';
+import { AuditRepository } from './audit.repository';
 
 /**
  * Says so at boot when the runtime connects with more than it needs: as a superuser (which can
@@ -11,15 +10,12 @@ import { DataSource } from 'typeorm';
 @Injectable()
 export class RuntimeRoleCheck implements OnApplicationBootstrap {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: AuditRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const [me] = (await this.dataSource.query(
-      `SELECT r.rolsuper AS superuser, pg_has_role(current_user, t.tableowner, 'USAGE') AS owner
-       FROM pg_roles r, pg_tables t WHERE r.rolname = current_user AND t.schemaname = 'public' AND t.tablename = 'audit_events'`,
-    )) as { superuser: boolean; owner: boolean }[];
+    const me = await this.repository.runtimeRole();
     if (me && (me.superuser || me.owner)) {
       this.logger.warn(
         { superuser: me.superuser, owner: me.owner },
