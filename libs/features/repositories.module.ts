@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CampaignsRepository } from './campaigns/campaigns.repository';
 import { ClientsRepository } from './clients/clients.repository';
 import { KeysRepository } from './keys/keys.repository';
 import { ProbesRepository } from './probes/probes.repository';
@@ -11,6 +12,7 @@ import { ProbesRepository } from './probes/probes.repository';
 const REPOSITORIES = [
   // clients, campaigns, authorization servers, api tokens
   ClientsRepository,
+  CampaignsRepository,
 
   // keys, probes, signing keys
   KeysRepository,

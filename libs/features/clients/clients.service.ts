@@ -18,7 +18,7 @@ import {
   viewFromRow,
 } from './client-view';
 import { CreateClientDto, ListClientsQueryDto } from './clients.dto';
-import { clientScopeConditions } from './client-scope';
+import { clientFilterConditions } from './client-filter';
 import { secretContext } from './secret-context';
 
 const DEFAULT_PAGE = 50;
@@ -141,7 +141,7 @@ export class ClientsService {
   async list(query: ListClientsQueryDto): Promise<Page<ClientView>> {
     const limit = query.limit ?? DEFAULT_PAGE;
     const params: unknown[] = [];
-    const where = clientScopeConditions(query, params, 'clients');
+    const where = clientFilterConditions(query, params, 'clients');
     if (query.cursor) where.push(`clients.id > $${params.push(decodeCursor(query.cursor, isUuid))}`);
     params.push(limit + 1);
     const rows = (await this.dataSource.query(

@@ -9,7 +9,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
 import { TRANSITION_COLUMNS } from '../clients/transition-plan';
-import { isReleased, planSteps, releasedWaves } from './campaign-waves-released';
+import { CampaignsRepository } from '../campaigns/campaigns.repository';
+import { isReleased, planSteps } from './campaign-waves-released';
 
 export interface SweepResult {
   released: number;
@@ -32,6 +33,7 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly campaigns: CampaignsRepository,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
     private readonly audit: AuditLog,
     private readonly queue: JobQueue,
@@ -114,7 +116,7 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
 
   /** Which of these clients are members of a running campaign's released waves. */
   private async releasedCampaignMembers(manager: EntityManager, clients: ClientEntity[]): Promise<Set<string>> {
-    const waves = await releasedWaves(manager, [
+    const waves = await this.campaigns.releasedWaves(manager, [
       ...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : []))),
     ]);
     return new Set(clients.filter((c) => isReleased(c, waves)).map((c) => c.id));
