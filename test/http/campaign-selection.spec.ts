@@ -260,6 +260,23 @@ describe('campaign selection over HTTP', () => {
       expect(await taken(sel)).toEqual(members);
     });
 
+    it.each([
+      ['owner=payments', ['n-pay-1', 'n-pay-2', 'n-pay-3', 's-pay-1']],
+      ['tags=owner-payments,pci', ['n-pay-1']],
+      ['tags=pci&tags=owner-identity', ['s-idn-1']],
+      ['tag=owner-identity', ['n-idn-1', 's-idn-1', 's-idn-2']],
+      ['phase=vendor_check&authorizationServerId=north', ['n-idn-1', 'n-pay-1', 'n-pay-2']],
+    ])('the estate report with %s covers the clients the list shows', async (query, names) => {
+      const q = query.replace(/=(north|south)\b/, (_m, k: 'north' | 'south') => `=${serverIds()[k]}`);
+      const res = await api.http().get(`/v1/reports/estate?${q}`).set(admin);
+      expect(res.status).toBe(200);
+      const byId = new Map(Object.entries(ids).map(([name, id]) => [id, name]));
+      const covered = (res.body.clients as { id: string }[]).map((c) => byId.get(c.id) ?? c.id).sort();
+      expect(covered).toEqual(names);
+      expect(await listed(q)).toEqual(names);
+      expect(res.body.summary.totals.clients).toBe(names.length);
+    });
+
     it('a selector matching only completed clients is refused, and the list still shows them', async () => {
       expect(await listed('phase=completed')).toEqual(['s-idn-2']);
       const res = await api

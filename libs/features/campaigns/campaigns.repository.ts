@@ -105,7 +105,10 @@ export class CampaignsRepository {
   async lockEligibleMembers(tx: Tx, selector: ClientFilter): Promise<string[]> {
     const params: unknown[] = [];
     const where = eligibleMembers(selector, params);
-    const rows = (await tx.query(`SELECT c.id FROM clients c WHERE ${where} ORDER BY c.id FOR UPDATE OF c`, params)) as {
+    const rows = (await tx.query(
+      `SELECT c.id FROM clients c WHERE ${where} ORDER BY c.id FOR UPDATE OF c`,
+      params,
+    )) as {
       id: string;
     }[];
     return rows.map((r) => r.id);

@@ -11,5 +11,7 @@ export function estateWhere(filter: EstateFilter, params: unknown[]): string {
 
 /** Only the filters that were set, for the report's own record of its scope. */
 export function compactFilter(filter: EstateFilter): EstateFilter {
-  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0))) as EstateFilter;
+  return Object.fromEntries(
+    Object.entries(filter).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)),
+  ) as EstateFilter;
 }
