@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditRepository } from './audit/audit.repository';
+import { CampaignsRepository } from './campaigns/campaigns.repository';
 import { ClientsRepository } from './clients/clients.repository';
 import { KeysRepository } from './keys/keys.repository';
 import { ProbesRepository } from './probes/probes.repository';
@@ -12,6 +13,7 @@ import { ProbesRepository } from './probes/probes.repository';
 const REPOSITORIES = [
   // clients, campaigns, authorization servers, api tokens
   ClientsRepository,
+  CampaignsRepository,
 
   // keys, probes, signing keys
   KeysRepository,

@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER } from '@keyshift/common';
+import { Transactions } from '@keyshift/database';
 import { nextCampaignMove } from '@keyshift/domain';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { CampaignEntity, CampaignStatus } from './campaign.entity';
-import { waveTallies, wakeMembers } from './campaign-tallies';
+import { CampaignsRepository } from './campaigns.repository';
 
 /**
  * Every few seconds, for each running campaign: count its waves, decide (nextCampaignMove), and
@@ -19,32 +18,24 @@ export class CampaignTickHandler implements JobHandler<JobName.CampaignTick> {
   readonly name = JobName.CampaignTick;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly campaigns: CampaignsRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async handle(_data: PayloadOf<JobName.CampaignTick>): Promise<void> {
-    const running = (await this.dataSource.query(`SELECT id FROM campaigns WHERE status = 'running'`)) as {
-      id: string;
-    }[];
-    for (const { id } of running) await this.judge(id);
+    for (const id of await this.campaigns.runningIds()) await this.judge(id);
   }
 
   async judge(campaignId: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      const campaign = await m
-        .getRepository(CampaignEntity)
-        .createQueryBuilder('k')
-        .where('k.id = :id AND k.status = :running', { id: campaignId, running: CampaignStatus.Running })
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .getOne();
+    await this.transactions.run(async (m) => {
+      const campaign = await this.campaigns.lockRunning(m, campaignId);
       if (!campaign) return;
       // Members that finished a phase while their wave was not yet released are parked; wake them.
-      if (campaign.releasedWave >= 0) await wakeMembers(m, campaign.id, campaign.releasedWave);
-      const move = nextCampaignMove({ ...campaign, waves: await waveTallies(m, campaign.id) });
+      if (campaign.releasedWave >= 0) await this.campaigns.wakeMembers(m, campaign.id, campaign.releasedWave);
+      const move = nextCampaignMove({ ...campaign, waves: await this.campaigns.waveTallies(campaign.id, m) });
       if (move.move === 'none') return;
       const now = this.clock.now();
       const change: Partial<CampaignEntity> =
@@ -53,10 +44,8 @@ export class CampaignTickHandler implements JobHandler<JobName.CampaignTick> {
           : move.move === 'pause'
             ? { status: CampaignStatus.Paused, pausedReason: move.reason }
             : { status: CampaignStatus.Completed, finishedAt: now };
-      await m
-        .getRepository(CampaignEntity)
-        .update({ id: campaign.id }, { ...change, version: campaign.version + 1, updatedAt: now });
-      if (move.move === 'release') await wakeMembers(m, campaign.id, move.wave);
+      await this.campaigns.update(m, campaign.id, { ...change, version: campaign.version + 1, updatedAt: now });
+      if (move.move === 'release') await this.campaigns.wakeMembers(m, campaign.id, move.wave);
       await this.audit.append(m, [
         {
           actor: SYSTEM_ACTORS.scheduler,

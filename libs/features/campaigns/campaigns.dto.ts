@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Phase } from '@keyshift/domain';
+import { Phase, PhaseState } from '@keyshift/domain';
 import { NestedObject } from '@keyshift/common';
 import { Transform } from 'class-transformer';
 import {
@@ -18,12 +18,19 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { CLIENT_FILTER_CRITERIA, ClientFilter } from '../clients/client-filter';
 
 /** The selector fields that narrow a campaign; a selector must set at least one (see CampaignsService). */
-export const SELECTOR_CRITERIA = ['authorizationServerId', 'owner', 'tags', 'phase'] as const;
+export const SELECTOR_CRITERIA = CLIENT_FILTER_CRITERIA;
 
-/** Which clients a campaign takes: those matching every criterion given. At least one is required. */
-export class CampaignSelectorDto {
+/**
+ * Which clients a campaign takes: those matching every criterion given (the client filter, see
+ * client-filter.ts), not completed and not in another open campaign. At least one is required.
+ * The names are the client list's (GET /v1/clients), so a list and a campaign select alike:
+ * `authorizationServerId`, `owner`, `tags`, `phase`, `state` are canonical; `tag` (one tag) is the
+ * client list's older name, accepted here too and read as `tags: [tag]`.
+ */
+export class CampaignSelectorDto implements ClientFilter {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
   @IsUUID()
@@ -48,10 +55,21 @@ export class CampaignSelectorDto {
   @MaxLength(64, { each: true })
   tags?: string[];
 
+  @ApiPropertyOptional({ deprecated: true, description: 'One tag: the older name for `tags` (still accepted).' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  tag?: string;
+
   @ApiPropertyOptional({ enum: Phase, description: 'Only clients now in this phase.' })
   @IsOptional()
   @IsEnum(Phase)
   phase?: Phase;
+
+  @ApiPropertyOptional({ enum: PhaseState, description: 'Only clients now in this state of their phase.' })
+  @IsOptional()
+  @IsEnum(PhaseState)
+  state?: PhaseState;
 }
 
 export class CreateCampaignDto {

@@ -1,15 +1,15 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Inject, Injectable } from '@nestjs/common';
 import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
+import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { Transactions, Tx } from '@keyshift/database';
 import { assignWaves, nextCampaignMove } from '@keyshift/domain';
-import { DataSource, EntityManager, LessThan } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { criteriaGiven } from '../clients/client-filter';
 import { CampaignEntity, CampaignStatus } from './campaign.entity';
-import { waveTallies, wakeMembers } from './campaign-tallies';
 import { CampaignFailure, campaignView, CampaignView } from './campaign-view';
 import { CampaignSelectorDto, CreateCampaignDto, ResumeCampaignDto, SELECTOR_CRITERIA } from './campaigns.dto';
+import { CampaignsRepository } from './campaigns.repository';
 
 const FAILURES_SHOWN = 100;
 /** Member ids a dry run lists; the counts cover all of them. */
@@ -34,18 +34,20 @@ export interface CampaignPreview {
 @Injectable()
 export class CampaignsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly campaigns: CampaignsRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
   ) {}
 
   async create(input: CreateCampaignDto, by: Principal): Promise<CampaignView> {
     assertNarrows(input.selector);
     const now = this.clock.now();
     const id = newId();
-    const campaign = await this.dataSource.transaction(async (m) => {
+    const campaign = await this.transactions.run(async (m) => {
       const budget = input.serverBudgetPerSecond ?? (await this.defaultBudget(m, input.selector.authorizationServerId));
-      const members = await this.selectMembers(m, input);
+      const members = await this.campaigns.lockEligibleMembers(m, input.selector);
       if (members.length === 0) {
         throw DomainError.validation([
           { field: 'selector', message: 'matches no client that is not completed and not in an open campaign' },
@@ -71,12 +73,8 @@ export class CampaignsService {
         updatedAt: now,
         finishedAt: null,
       };
-      await m.getRepository(CampaignEntity).insert(row);
-      await m.query(
-        `UPDATE clients c SET campaign_id = $1, campaign_wave = w.wave
-         FROM unnest($2::uuid[], $3::int[]) AS w(id, wave) WHERE c.id = w.id`,
-        [id, members, waves],
-      );
+      await this.campaigns.insert(m, row);
+      await this.campaigns.assignMembers(m, id, members, waves);
       await this.audit.append(m, [
         {
           actor: actorOf(by),
@@ -97,24 +95,13 @@ export class CampaignsService {
    */
   async preview(input: CreateCampaignDto): Promise<CampaignPreview> {
     assertNarrows(input.selector);
-    return this.dataSource.transaction('REPEATABLE READ', async (m) => {
+    return this.transactions.run(async (m) => {
       if (input.serverBudgetPerSecond === undefined) await this.defaultBudget(m, input.selector.authorizationServerId);
-      const { where, params } = memberCondition(input.selector);
-      // One connection (the snapshot's): the three reads run one after the other.
-      const byPhase = (await m.query(
-        `SELECT c.phase, count(*)::int AS n FROM clients c WHERE ${where} GROUP BY c.phase ORDER BY c.phase`,
-        params,
-      )) as { phase: string; n: number }[];
-      const byServer = (await m.query(
-        `SELECT c.authorization_server_id AS id, s.name, count(*)::int AS n
-         FROM clients c JOIN authorization_servers s ON s.id = c.authorization_server_id
-         WHERE ${where} GROUP BY c.authorization_server_id, s.name ORDER BY s.name, c.authorization_server_id`,
-        params,
-      )) as { id: string; name: string; n: number }[];
-      const first = (await m.query(
-        `SELECT c.id FROM clients c WHERE ${where} ORDER BY c.id LIMIT ${DRY_RUN_IDS_SHOWN}`,
-        params,
-      )) as { id: string }[];
+      const { byPhase, byServer, firstIds } = await this.campaigns.previewEligibleMembers(
+        m,
+        input.selector,
+        DRY_RUN_IDS_SHOWN,
+      );
       const members = byPhase.reduce((sum, r) => sum + r.n, 0);
       const waves = members ? assignWaves(members, input.canarySize, input.waveSize) : [];
       return {
@@ -123,35 +110,18 @@ export class CampaignsService {
         waveCount: waves.length ? waves[waves.length - 1] + 1 : 0,
         byPhase: Object.fromEntries(byPhase.map((r) => [r.phase, r.n])),
         byAuthorizationServer: byServer.map((r) => ({ authorizationServerId: r.id, name: r.name, members: r.n })),
-        firstMemberIds: first.map((r) => r.id),
+        firstMemberIds: firstIds,
       };
-    });
+    }, 'REPEATABLE READ');
   }
 
   async get(id: string): Promise<CampaignView> {
-    const campaign = await this.dataSource.getRepository(CampaignEntity).findOneBy({ id });
+    const campaign = await this.campaigns.findById(id);
     if (!campaign) throw DomainError.notFound('campaign', id);
-    const m = this.dataSource.manager;
     const [byPhaseRows, tallies, failures] = await Promise.all([
-      m.query(`SELECT phase, state, count(*)::int AS n FROM clients WHERE campaign_id = $1 GROUP BY phase, state`, [
-        id,
-      ]) as Promise<{ phase: string; state: string; n: number }[]>,
-      waveTallies(m, id),
-      m.query(
-        `SELECT id, client_id, campaign_wave, phase, state, state_reason FROM clients
-         WHERE campaign_id = $1 AND phase <> 'completed' AND state IN ('failed', 'blocked')
-         ORDER BY campaign_wave, id LIMIT $2`,
-        [id, FAILURES_SHOWN],
-      ) as Promise<
-        {
-          id: string;
-          client_id: string;
-          campaign_wave: number;
-          phase: string;
-          state: string;
-          state_reason: string | null;
-        }[]
-      >,
+      this.campaigns.memberCountsByPhaseAndState(id),
+      this.campaigns.waveTallies(id),
+      this.campaigns.failedMembers(id, FAILURES_SHOWN),
     ]);
     const byPhase: Record<string, Record<string, number>> = {};
     for (const r of byPhaseRows) (byPhase[r.phase] ??= {})[r.state] = r.n;
@@ -177,11 +147,7 @@ export class CampaignsService {
 
   async list(limit = 50, cursor?: string): Promise<Page<CampaignView>> {
     const before = cursor ? decodeCursor(cursor, isUuid) : undefined;
-    const rows = await this.dataSource.getRepository(CampaignEntity).find({
-      where: before ? { id: LessThan(before) } : {},
-      order: { id: 'DESC' },
-      take: limit + 1,
-    });
+    const rows = await this.campaigns.listBefore(before, limit + 1);
     const items = rows.slice(0, limit).map(campaignView);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
   }
@@ -198,13 +164,13 @@ export class CampaignsService {
       if (c.status !== CampaignStatus.Paused) throw this.refusal(`campaign is ${c.status}`);
       const maxFailureRate = input.maxFailureRate ?? c.maxFailureRate;
       // Resuming into a failure rate that would pause it again at once helps nobody: say so now.
-      const move = nextCampaignMove({ ...c, maxFailureRate, waves: await waveTallies(m, c.id) });
+      const move = nextCampaignMove({ ...c, maxFailureRate, waves: await this.campaigns.waveTallies(c.id, m) });
       if (move.move === 'pause') {
         throw this.refusal(
           `${move.reason}; resolve the failed clients (GET /v1/campaigns/${c.id} lists them) or raise maxFailureRate`,
         );
       }
-      await wakeMembers(m, c.id, c.releasedWave);
+      await this.campaigns.wakeMembers(m, c.id, c.releasedWave);
       return { status: CampaignStatus.Running, pausedReason: null, maxFailureRate };
     });
   }
@@ -214,17 +180,19 @@ export class CampaignsService {
     id: string,
     by: Principal,
     action: string,
-    decide: (c: CampaignEntity, m: EntityManager) => Partial<CampaignEntity> | Promise<Partial<CampaignEntity>>,
+    decide: (c: CampaignEntity, m: Tx) => Partial<CampaignEntity> | Promise<Partial<CampaignEntity>>,
   ): Promise<CampaignView> {
-    const next = await this.dataSource.transaction(async (m) => {
-      const current = await m.getRepository(CampaignEntity).findOneBy({ id });
+    const next = await this.transactions.run(async (m) => {
+      const current = await this.campaigns.findById(id, m);
       if (!current) throw DomainError.notFound('campaign', id);
       const change = await decide(current, m);
       const next = { ...current, ...change, version: current.version + 1, updatedAt: this.clock.now() };
-      const { affected } = await m
-        .getRepository(CampaignEntity)
-        .update({ id, version: current.version }, { ...change, version: next.version, updatedAt: next.updatedAt });
-      if (affected !== 1) throw new DomainError(ErrorCode.VersionConflict, 'the campaign changed meanwhile; retry');
+      const updated = await this.campaigns.updateAtVersion(m, id, current.version, {
+        ...change,
+        version: next.version,
+        updatedAt: next.updatedAt,
+      });
+      if (!updated) throw new DomainError(ErrorCode.VersionConflict, 'the campaign changed meanwhile; retry');
       await this.audit.append(m, [
         {
           actor: actorOf(by),
@@ -244,53 +212,27 @@ export class CampaignsService {
     return new DomainError(ErrorCode.TransitionNotAllowed, message);
   }
 
-  private async selectMembers(m: EntityManager, input: CreateCampaignDto): Promise<string[]> {
-    const { where, params } = memberCondition(input.selector);
-    const rows = (await m.query(`SELECT c.id FROM clients c WHERE ${where} ORDER BY c.id FOR UPDATE OF c`, params)) as {
-      id: string;
-    }[];
-    return rows.map((r) => r.id);
-  }
-
-  private async defaultBudget(m: EntityManager, serverId?: string): Promise<number> {
+  /**
+   * The request budget when the campaign names none: the selected server's probe rate, else the
+   * lowest of all servers', else the configured default probe rate (KEYSHIFT_PROBE_RATE_PER_SECOND).
+   */
+  private async defaultBudget(m: Tx, serverId?: string): Promise<number> {
     if (serverId) {
-      const server = await m.getRepository(AuthorizationServerEntity).findOneBy({ id: serverId });
-      if (!server)
+      const rate = await this.campaigns.serverProbeRate(m, serverId);
+      if (rate === null)
         throw DomainError.validation([{ field: 'selector.authorizationServerId', message: 'no such server' }]);
-      return server.probeRatePerSecond;
+      return rate;
     }
-    const [row] = (await m.query(
-      'SELECT coalesce(min(probe_rate_per_second), 20)::int AS rate FROM authorization_servers',
-    )) as { rate: number }[];
-    return row.rate;
+    return (await this.campaigns.lowestProbeRate(m)) ?? this.config.probes.defaultRatePerSecond;
   }
-}
-
-/** Clients (alias c) a selector takes: matching every criterion, not completed, not in an open campaign. */
-function memberCondition(s: CampaignSelectorDto): { where: string; params: unknown[] } {
-  const where = [
-    `c.phase <> 'completed'`,
-    `NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.status <> 'completed')`,
-  ];
-  const params: unknown[] = [];
-  const add = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (s.authorizationServerId) add('c.authorization_server_id = ?', s.authorizationServerId);
-  if (s.owner) add('c.owner = ?', s.owner);
-  if (s.tags?.length) add('c.tags @> ?::text[]', s.tags);
-  if (s.phase) add('c.phase = ?', s.phase);
-  return { where: where.join(' AND '), params };
 }
 
 /**
  * A selector with no criterion would take every eligible client: refused, never read as "all".
- * A criterion counts only if memberCondition uses it (IsOptional lets null and '' through).
+ * A criterion counts only if the client filter uses it (IsOptional lets null and '' through).
  */
 function assertNarrows(s: CampaignSelectorDto): void {
-  const given = SELECTOR_CRITERIA.filter((k) => (k === 'tags' ? (s.tags?.length ?? 0) > 0 : Boolean(s[k])));
-  if (given.length === 0) {
+  if (criteriaGiven(s).length === 0) {
     throw DomainError.validation([
       { field: 'selector', message: `must set at least one of ${SELECTOR_CRITERIA.join(', ')}` },
     ]);

@@ -18,6 +18,7 @@ import {
   MinLength,
   ValidateBy,
 } from 'class-validator';
+import { Transform } from 'class-transformer';
 import { IsoDateTime, ListQueryDto, NestedObject } from '@keyshift/common';
 import { CutoverMode, MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
 
@@ -134,6 +135,12 @@ export class CreateClientDto {
   tags?: string[];
 }
 
+/**
+ * The client filter over HTTP (see ClientFilter in client-filter.ts): the same names on the client
+ * list (query string), the estate report and a campaign's `selector` (JSON body). Canonical names:
+ * `authorizationServerId`, `owner`, `tags`, `phase`, `state`. `tag` (one tag) is the older name,
+ * kept so existing callers work; it means `tags` with that one tag.
+ */
 export class ListClientsQueryDto extends ListQueryDto {
   @ApiPropertyOptional({ enum: Phase })
   @IsOptional()
@@ -156,11 +163,33 @@ export class ListClientsQueryDto extends ListQueryDto {
   @IsString()
   owner?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    description:
+      'Canonical. Clients carrying every one of these tags: repeat the parameter (`tags=a&tags=b`) or separate with commas (`tags=a,b`).',
+  })
+  @IsOptional()
+  // A query string gives one string for one occurrence and an array for several; tags have no commas.
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value.flatMap(splitTags) : value,
+  )
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(64, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ deprecated: true, description: 'One tag: the older name for `tags` (still accepted).' })
   @IsOptional()
   @MaxLength(64)
   @IsString()
   tag?: string;
+}
+
+function splitTags(value: unknown): unknown[] {
+  return typeof value === 'string' ? value.split(',') : [value];
 }
 
 export enum ImportErrorMode {

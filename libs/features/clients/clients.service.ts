@@ -1,24 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, isUuid, newId, Page } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { uniqueViolation } from '@keyshift/database';
+import { Transactions, uniqueViolation } from '@keyshift/database';
 import { Phase, PhaseState } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { registrationClientUriProblem, RegistrationUriServer } from '../authorization-servers/registration-client-uri';
+import { registrationClientUriProblem } from '../authorization-servers/registration-client-uri';
 import { ClientEntity, CutoverMode, SecretStatus } from './client.entity';
-import {
-  auditSummary,
-  CLIENT_VIEW_COLUMNS,
-  ClientView,
-  ClientViewRow,
-  viewFromEntity,
-  viewFromRow,
-} from './client-view';
+import { auditSummary, ClientView, viewFromEntity, viewFromRow } from './client-view';
 import { CreateClientDto, ListClientsQueryDto } from './clients.dto';
-import { clientScopeConditions } from './client-scope';
+import { ClientsRepository } from './clients.repository';
 import { secretContext } from './secret-context';
 
 const DEFAULT_PAGE = 50;
@@ -78,7 +69,8 @@ export function newClientEntity(input: CreateClientDto, cipher: EnvelopeCipher, 
 @Injectable()
 export class ClientsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -88,11 +80,8 @@ export class ClientsService {
     const row = newClientEntity(input, this.cipher, this.clock.now());
     const view = viewFromEntity(row);
     try {
-      await this.dataSource.transaction(async (manager) => {
-        const [server] = (await manager.query(
-          'SELECT issuer, trusted_hosts AS "trustedHosts", capabilities FROM authorization_servers WHERE id = $1 FOR SHARE',
-          [input.authorizationServerId],
-        )) as RegistrationUriServer[];
+      await this.transactions.run(async (manager) => {
+        const server = await this.clients.lockServerForNewClient(manager, input.authorizationServerId);
         if (!server) {
           throw DomainError.validation([
             { field: 'authorizationServerId', message: 'no authorization server has this id' },
@@ -103,7 +92,7 @@ export class ClientsService {
           ? registrationClientUriProblem(input.registrationClientUri, server)
           : null;
         if (uriProblem) throw DomainError.validation([{ field: 'registrationClientUri', message: uriProblem }]);
-        await manager.getRepository(ClientEntity).insert(row);
+        await this.clients.insert(manager, row);
         await this.audit.append(manager, [
           {
             actor: actorOf(by),
@@ -130,9 +119,7 @@ export class ClientsService {
   }
 
   async get(id: string): Promise<ClientView> {
-    const [row] = (await this.dataSource.query(`SELECT ${CLIENT_VIEW_COLUMNS} FROM clients WHERE id = $1`, [
-      id,
-    ])) as ClientViewRow[];
+    const row = await this.clients.findView(id);
     if (!row) throw DomainError.notFound('client', id);
     return viewFromRow(row);
   }
@@ -140,15 +127,8 @@ export class ClientsService {
   /** Keyset pagination in id (creation) order; each filter has an index that serves it. */
   async list(query: ListClientsQueryDto): Promise<Page<ClientView>> {
     const limit = query.limit ?? DEFAULT_PAGE;
-    const params: unknown[] = [];
-    const where = clientScopeConditions(query, params, 'clients');
-    if (query.cursor) where.push(`clients.id > $${params.push(decodeCursor(query.cursor, isUuid))}`);
-    params.push(limit + 1);
-    const rows = (await this.dataSource.query(
-      `SELECT ${CLIENT_VIEW_COLUMNS} FROM clients ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY id LIMIT $${params.length}`,
-      params,
-    )) as ClientViewRow[];
+    const after = query.cursor ? decodeCursor(query.cursor, isUuid) : undefined;
+    const rows = await this.clients.listViews(query, after, limit + 1);
     const items = rows.slice(0, limit).map(viewFromRow);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
   }

@@ -9,7 +9,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
 import { TRANSITION_COLUMNS } from '../clients/transition-plan';
-import { planSteps, releasedWaves } from './campaign-waves-released';
+import { CampaignsRepository } from '../campaigns/campaigns.repository';
+import { planSteps } from './sweep-steps';
 
 export interface SweepResult {
   released: number;
@@ -32,6 +33,7 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly campaigns: CampaignsRepository,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
     private readonly audit: AuditLog,
     private readonly queue: JobQueue,
@@ -113,7 +115,9 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
 
   /** The released waves of the running campaigns these clients belong to. */
   private releasedWavesOf(manager: EntityManager, clients: ClientEntity[]): Promise<Map<string, number>> {
-    return releasedWaves(manager, [...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : [])))]);
+    return this.campaigns.releasedWaves(manager, [
+      ...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : []))),
+    ]);
   }
 
   private lock(manager: EntityManager, where: string, orderBy: string, now: Date): Promise<ClientEntity[]> {

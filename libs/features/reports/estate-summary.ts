@@ -4,10 +4,10 @@
  */
 
 import type { VerifyOutcome } from '../audit/audit-verify-outcome';
-import type { ClientScope } from '../clients/client-scope';
+import type { ClientFilter } from '../clients/client-filter';
 
 /** Which clients a report covers: the client list's filters, but for state (the report shows every state). */
-export type EstateFilter = Omit<ClientScope, 'state'>;
+export type EstateFilter = Omit<ClientFilter, 'state'>;
 
 export interface CountBucket {
   /** A human label, e.g. `30-90 days`. */

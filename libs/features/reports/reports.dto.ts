@@ -8,6 +8,7 @@ import { ReportFormat, ReportKind } from './report.entity';
 export class EstateFilterDto extends PickType(ListClientsQueryDto, [
   'authorizationServerId',
   'owner',
+  'tags',
   'tag',
   'phase',
 ]) {}

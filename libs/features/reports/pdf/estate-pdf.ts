@@ -6,6 +6,7 @@
 
 import { buffer } from 'node:stream/consumers';
 import PDFDocument from 'pdfkit';
+import { requiredTags } from '../../clients/client-filter';
 import type { ControlFinding, EstateFailure, EstateFilter, EstateSummary } from '../estate-summary';
 import { auditVerificationLine } from '../estate-controls';
 import {
@@ -78,10 +79,11 @@ export function renderEstatePdfToBuffer(summary: EstateSummary): Promise<Buffer>
 }
 
 function scopeLine(filter: EstateFilter): string {
+  const tags = requiredTags(filter);
   const parts = [
     filter.authorizationServerId && `authorization server ${filter.authorizationServerId}`,
     filter.owner && `owner ${filter.owner}`,
-    filter.tag && `tag ${filter.tag}`,
+    tags.length > 0 && `${tags.length > 1 ? 'tags' : 'tag'} ${tags.join(', ')}`,
     filter.phase && `phase ${humanise(filter.phase)}`,
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'whole estate';
