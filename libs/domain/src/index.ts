@@ -8,3 +8,4 @@ export * from './vendor-support';
 export * from './evidence-probes';
 export * from './campaign-waves';
 export * from './client-predicates';
+export * from './key-rotation';

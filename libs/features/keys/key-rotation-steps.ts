@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Transactions, Tx } from '@keyshift/database';
+import { afterRotationFailure, afterRotationStep, KeyEffect, rotationStepEffects } from '@keyshift/domain';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditEntry } from '../audit/audit-log.service';
 import { AuditLog } from '../audit/audit-log.service';
@@ -31,8 +32,6 @@ class StepFailed extends Error {}
 async function changeOne(count: Promise<number>, otherwise: string): Promise<void> {
   if ((await count) !== 1) throw new StepFailed(otherwise);
 }
-
-const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
  * Carries a rotation out one step per job: create -> publish -> (overlap) -> test -> promote ->
@@ -108,9 +107,7 @@ export class KeyRotationSteps {
     const active = await this.keys.activeKey(r.clientRowId);
     return {
       next: {
-        step: RotationStep.Publish,
-        status: RotationStatus.Running,
-        nextStepAt: now,
+        ...this.next(r, now),
         newKeyId: keyId,
         oldKeyId: active?.id ?? null,
       },
@@ -141,9 +138,10 @@ export class KeyRotationSteps {
   private async publish(r: KeyRotationEntity): Promise<StepResult> {
     await this.announce(r.clientRowId);
     const now = this.clock.now();
-    const safeAt = new Date(now.getTime() + r.overlapSeconds * 1000);
+    const next = this.next(r, now);
+    const safeAt = next.nextStepAt!;
     return {
-      next: { step: RotationStep.Test, status: RotationStatus.Waiting, nextStepAt: safeAt },
+      next,
       events: [
         {
           action: 'key_rotation.published',
@@ -159,7 +157,7 @@ export class KeyRotationSteps {
     if (key.origin === KeyOrigin.Byok) {
       // Keyshift cannot sign with a key the workload holds; possession was proven when it was registered.
       return {
-        next: { step: RotationStep.Promote, status: RotationStatus.Running, nextStepAt: now },
+        next: this.next(r, now),
         events: [
           {
             action: 'key_rotation.tested',
@@ -186,45 +184,75 @@ export class KeyRotationSteps {
       );
     }
     return {
-      next: { step: RotationStep.Promote, status: RotationStatus.Running, nextStepAt: now },
+      next: this.next(r, now),
       events: [{ action: 'key_rotation.tested', after: { rotationId: r.id, kid: key.kid, probeId: probe.id } }],
     };
   }
 
   private async promote(r: KeyRotationEntity): Promise<StepResult> {
     const now = this.clock.now();
-    const retireAt = new Date(now.getTime() + r.overlapSeconds * 1000);
+    const next = this.next(r, now);
     return {
-      next: r.oldKeyId
-        ? { step: RotationStep.Retire, status: RotationStatus.Waiting, nextStepAt: retireAt }
-        : { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
+      next,
       events: [
         { action: 'client_key.activated', after: { keyId: r.newKeyId, replaces: r.oldKeyId } },
         ...(r.oldKeyId
-          ? [{ action: 'client_key.retiring', after: { keyId: r.oldKeyId, retireNotBefore: retireAt.toISOString() } }]
+          ? [
+              {
+                action: 'client_key.retiring',
+                after: { keyId: r.oldKeyId, retireNotBefore: next.nextStepAt!.toISOString() },
+              },
+            ]
           : []),
       ],
-      write: async (tx) => {
-        // The old key leaves `active` first: one active key per client is a unique index.
-        if (r.oldKeyId)
-          await changeOne(this.keys.startRetiring(tx, r.oldKeyId, now), 'the old key is no longer active');
-        await changeOne(this.keys.activate(tx, r.newKeyId!, now), 'the new key is no longer pending');
-      },
+      // The old key leaves `active` first (the machine orders it): one active key per client is a unique index.
+      write: (tx) => this.apply(tx, r, now),
     };
   }
 
   private async retire(r: KeyRotationEntity): Promise<StepResult> {
     const now = this.clock.now();
     return {
-      next: { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
+      next: this.next(r, now),
       events: [
         { action: 'client_key.retired', after: { keyId: r.oldKeyId, rotationId: r.id, privateKeyDestroyed: true } },
       ],
-      write: async (tx) => {
-        // A retired key is never used again: its sealed private key is destroyed with the state change.
-        await changeOne(this.keys.retire(tx, r.oldKeyId!, now), 'the old key is no longer retiring');
-      },
+      // A retired key is never used again: its sealed private key is destroyed with the state change.
+      write: (tx) => this.apply(tx, r, now),
     };
+  }
+
+  /** The row after the current step succeeds, as the rotation machine (libs/domain key-rotation.ts) says. */
+  private next(r: KeyRotationEntity, now: Date): StepResult['next'] {
+    const outcome = afterRotationStep(r.step, { hasOldKey: r.oldKeyId !== null });
+    const nextStepAt =
+      outcome.wait === 'now'
+        ? now
+        : outcome.wait === 'overlap'
+          ? new Date(now.getTime() + r.overlapSeconds * 1000)
+          : null;
+    return {
+      step: outcome.step as RotationStep,
+      status: outcome.status as RotationStatus,
+      nextStepAt,
+      ...(outcome.status === 'done' ? { finishedAt: now } : {}),
+    };
+  }
+
+  /** The current step's changes to existing keys (a created key is inserted by `create`), each on exactly one row. */
+  private async apply(tx: Tx, r: KeyRotationEntity, now: Date): Promise<void> {
+    for (const effect of rotationStepEffects(r.step, { hasOldKey: r.oldKeyId !== null }))
+      await this.effect(tx, r, effect, now);
+  }
+
+  private effect(tx: Tx, r: KeyRotationEntity, effect: KeyEffect, now: Date): Promise<void> {
+    if (effect.key === 'new' && effect.to === 'active')
+      return changeOne(this.keys.activate(tx, r.newKeyId!, now), 'the new key is no longer pending');
+    if (effect.key === 'old' && effect.to === 'retiring')
+      return changeOne(this.keys.startRetiring(tx, r.oldKeyId!, now), 'the old key is no longer active');
+    if (effect.key === 'old' && effect.to === 'retired')
+      return changeOne(this.keys.retire(tx, r.oldKeyId!, now), 'the old key is no longer retiring');
+    throw new Error(`step ${r.step}: key effect ${effect.key} -> ${effect.to} is not applied to an existing key`);
   }
 
   /** Writes the step's outcome under the row's version; null when another run got there first. */
@@ -236,11 +264,8 @@ export class KeyRotationSteps {
 
   /** Records a failed attempt at the step: retried with exponential backoff, then left for a person. */
   private failed(r: KeyRotationEntity, reason: string): Promise<KeyRotationEntity | null> {
-    const attempts = r.attempts + 1;
-    const retryAt =
-      attempts < this.config.reconcile.maxAttempts
-        ? new Date(this.clock.now().getTime() + Math.min(MAX_BACKOFF_MS, 2_000 * 2 ** (attempts - 1)))
-        : null;
+    const { attempts, retryInMs } = afterRotationFailure(r.attempts, this.config.reconcile.maxAttempts);
+    const retryAt = retryInMs === null ? null : new Date(this.clock.now().getTime() + retryInMs);
     return this.writeBack(r, { status: RotationStatus.Failed, attempts, lastError: reason, nextStepAt: retryAt }, [
       {
         action: 'key_rotation.step_failed',

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Transactions, Tx, uniqueViolation } from '@keyshift/database';
+import { canResumeRotation, firstRotationStep } from '@keyshift/domain';
 import { JobName, JobQueue } from '@keyshift/queue';
 import { AuditLog } from '../audit/audit-log.service';
 import { ClientsRepository } from '../clients/clients.repository';
@@ -50,7 +51,7 @@ export class KeyRotations {
         trigger: input.trigger,
         alg,
         modulusLength: modulusFor(alg, input, active),
-        step: adopted ? RotationStep.Publish : RotationStep.Create,
+        step: firstRotationStep(adopted !== null) as RotationStep,
         status: RotationStatus.Running,
         newKeyId: adopted?.id ?? null,
         oldKeyId: adopted ? (active?.id ?? null) : null,
@@ -113,7 +114,7 @@ export class KeyRotations {
     input: StartRotation,
     actor: string,
   ): Promise<KeyRotationEntity> {
-    if (open.status !== RotationStatus.Failed) {
+    if (!canResumeRotation(open.status)) {
       throw new DomainError(
         ErrorCode.TransitionNotAllowed,
         `a rotation of this client is already in progress (step ${open.step}, ${open.status})`,
