@@ -1,13 +1,14 @@
 import { createServer } from 'node:net';
 import { newId } from '@keyshift/common';
 import { INestApplicationContext } from '@nestjs/common';
-import { ClientKeyEntity, KeyOrigin, KeyState } from '@keyshift/features/keys/client-key.entity';
+import { ClientsRepository } from '@keyshift/features/clients/clients.repository';
+import { KeyOrigin, KeyState } from '@keyshift/features/keys/client-key.entity';
 import { KeyAlgorithm } from '@keyshift/features/keys/key-algorithms';
 import { KeyGenerator } from '@keyshift/features/keys/key-generator';
 import { KeyVault } from '@keyshift/features/keys/key-vault';
-import { ensureJwksId } from '@keyshift/features/keys/jwks-id';
 import { JwksChanges } from '@keyshift/features/keys/jwks-changes';
-import { DataSource } from 'typeorm';
+import { KeysRepository } from '@keyshift/features/keys/keys.repository';
+import { Transactions } from '@keyshift/database';
 
 /** A free TCP port on 127.0.0.1 (for an API the test AS must reach by URL). */
 export async function freePort(): Promise<number> {
@@ -25,8 +26,8 @@ export async function freePort(): Promise<number> {
 export async function insertActiveKey(app: INestApplicationContext, clientRowId: string) {
   const key = await app.get(KeyGenerator).generate({ alg: KeyAlgorithm.ES256 });
   const id = newId();
-  const ds = app.get(DataSource);
-  await ds.getRepository(ClientKeyEntity).insert({
+  const tx = app.get(Transactions).none;
+  await app.get(KeysRepository).insertKey(tx, {
     id,
     clientRowId,
     kid: key.kid,
@@ -37,10 +38,8 @@ export async function insertActiveKey(app: INestApplicationContext, clientRowId:
     privateKeyCiphertext: app.get(KeyVault).seal(id, key.privateJwk),
     createdAt: new Date(),
     activatedAt: new Date(),
-    retiringAt: null,
-    retiredAt: null,
   });
-  const jwks_id = await ensureJwksId(ds.manager, clientRowId);
+  const jwks_id = await app.get(ClientsRepository).ensureJwksId(tx, clientRowId);
   await app.get(JwksChanges).announce(jwks_id);
   return { keyId: id, kid: key.kid, publicJwk: key.publicJwk, jwksId: jwks_id };
 }

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { generateKeyPair, generateProof } from 'dpop';
-import { SIGNING_ALGS, usableDpopAlg, vendorSupport } from '@keyshift/domain';
+import { CLIENT_KEY_ALGS, SIGNING_ALGS, usableDpopAlg, vendorSupport } from '@keyshift/domain';
 import { KeyAlgorithm } from '@keyshift/features/keys/key-algorithms';
 import { NodeKeyGenerator } from '@keyshift/features/keys/key-generator';
 import { buildClientAssertion } from '@keyshift/features/probes/client-assertion';
@@ -36,7 +36,18 @@ describe('one signing-alg table for the vendor check and the signers', () => {
 
   it('generates keys for exactly the client-assertion algs', () => {
     expect(Object.values(KeyAlgorithm).sort()).toEqual([...SIGNING_ALGS.clientAssertion].sort());
+    expect(Object.keys(CLIENT_KEY_ALGS)).toEqual([...SIGNING_ALGS.clientAssertion]);
   });
+
+  it.each(SIGNING_ALGS.clientAssertion)(
+    'a generated %s key has the key type and curve the table names',
+    async (alg) => {
+      const key = await new NodeKeyGenerator().generate({ alg });
+      const spec: { kty: string; crv?: string } = CLIENT_KEY_ALGS[alg];
+      expect(key.publicJwk.kty).toBe(spec.kty);
+      expect(key.publicJwk.crv).toBe(spec.crv);
+    },
+  );
 
   it.each([
     [['EdDSA'], null],

@@ -10,3 +10,4 @@ export * from './campaign-waves';
 export * from './client-predicates';
 export * from './rotation-policy';
 export * from './phase-policy';
+export * from './key-rotation';

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Tx } from '@keyshift/database';
-import { NEEDS_A_PERSON_STATES, Phase, PhaseState } from '@keyshift/domain';
+import { Tx, write } from '@keyshift/database';
+import { NEEDS_A_PERSON_STATES, Phase, PhaseState, type RotationPolicy } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import type { RegistrationUriServer } from '../authorization-servers/registration-client-uri';
+import { newJwksId } from '../keys/jwks-id';
 import { ClientEntity } from './client.entity';
 import { ClientFilter, clientFilterConditions } from './client-filter';
 import { CLIENT_VIEW_COLUMNS, ClientViewRow } from './client-view';
@@ -84,6 +86,68 @@ export class ClientsRepository {
   }
 
   // ── section: keys and probes ─────────────────────────────────────────────────────────────────
+
+  /** The client's jwksId, given one with its first key; the same id for the client's lifetime. */
+  async ensureJwksId(tx: Tx, clientRowId: string): Promise<string> {
+    const { rows } = await write<{ jwks_id: string }>(
+      this.tx(tx),
+      'UPDATE clients SET jwks_id = coalesce(jwks_id, $2) WHERE id = $1 RETURNING jwks_id',
+      [clientRowId, newJwksId()],
+    );
+    return rows[0].jwks_id;
+  }
+
+  async jwksIdOf(clientRowId: string, tx?: Tx): Promise<string | null> {
+    const [row] = (await this.tx(tx).query('SELECT jwks_id FROM clients WHERE id = $1', [clientRowId])) as {
+      jwks_id: string | null;
+    }[];
+    return row?.jwks_id ?? null;
+  }
+
+  /** What key management reads of a client; null when there is no such client. */
+  clientForKeys(
+    clientRowId: string,
+    tx?: Tx,
+  ): Promise<Pick<ClientEntity, 'id' | 'jwksId' | 'authorizationServerId' | 'rotationPolicy'> | null> {
+    return this.tx(tx)
+      .getRepository(ClientEntity)
+      .findOne({
+        where: { id: clientRowId },
+        select: { id: true, jwksId: true, authorizationServerId: true, rotationPolicy: true },
+      });
+  }
+
+  /** The authorization server a rotation's overlap and policy are computed from. */
+  serverForKeys(serverId: string, tx?: Tx): Promise<AuthorizationServerEntity> {
+    return this.tx(tx).getRepository(AuthorizationServerEntity).findOneByOrFail({ id: serverId });
+  }
+
+  /** A client's or a server's rotation policy; undefined when there is no such row. */
+  async rotationPolicyOf(
+    subject: 'client' | 'authorization_server',
+    id: string,
+    tx?: Tx,
+  ): Promise<{ rotationPolicy: RotationPolicy | null } | undefined> {
+    const row = await this.tx(tx)
+      .getRepository<{ id: string; rotationPolicy: RotationPolicy | null }>(this.policyEntity(subject))
+      .findOne({ where: { id }, select: { id: true, rotationPolicy: true } });
+    return row ?? undefined;
+  }
+
+  async setRotationPolicy(
+    tx: Tx,
+    subject: 'client' | 'authorization_server',
+    id: string,
+    policy: RotationPolicy,
+  ): Promise<void> {
+    await this.tx(tx)
+      .getRepository<{ id: string; rotationPolicy: RotationPolicy | null }>(this.policyEntity(subject))
+      .update(id, { rotationPolicy: policy });
+  }
+
+  private policyEntity(subject: 'client' | 'authorization_server') {
+    return subject === 'client' ? ClientEntity : AuthorizationServerEntity;
+  }
 
   // ── section: registrations at the server (connectors, registrar, migration executors) ────────
 

@@ -1,11 +1,10 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger, LOGGER } from '@keyshift/common';
 import { RedisConnection } from '@keyshift/queue';
 import { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
 import { jwksChannel } from './jwks-changes';
 import { jwksDocument, JwksDocument } from './jwks-document';
+import { KeysRepository } from './keys.repository';
 
 const RETRY_MS = 2_000;
 
@@ -30,7 +29,7 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private retry?: NodeJS.Timeout;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: KeysRepository,
     private readonly redis: RedisConnection,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -70,14 +69,7 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private async loadAll(): Promise<void> {
     this.announcedDuringFullReload = new Set();
     try {
-      const rows = (await this.dataSource.query(
-        `SELECT c.jwks_id,
-           coalesce(jsonb_agg(k.public_jwk ORDER BY k.created_at) FILTER (WHERE k.id IS NOT NULL), '[]') AS keys
-         FROM clients c
-         LEFT JOIN client_keys k ON k.client_row_id = c.id AND k.state IN ('pending', 'active', 'retiring')
-         WHERE c.jwks_id IS NOT NULL
-         GROUP BY c.jwks_id`,
-      )) as { jwks_id: string; keys: Record<string, string>[] }[];
+      const rows = await this.keys.allPublishedJwks();
       this.documents = new Map(rows.map((r) => [r.jwks_id, jwksDocument(r.keys)]));
     } catch (error) {
       this.logger.error({ err: (error as Error).message }, 'could not load the JWKS documents; retrying');
@@ -103,17 +95,10 @@ export class JwksCache implements OnApplicationBootstrap, OnApplicationShutdown 
     const reload = ++this.reloads;
     this.newestReload.set(jwksId, reload);
     try {
-      // One row per published key, or one row without a key for a client that has none: no row, no client.
-      const rows = (await this.dataSource.query(
-        `SELECT k.public_jwk FROM clients c
-         LEFT JOIN client_keys k ON k.client_row_id = c.id AND k.state IN ('pending', 'active', 'retiring')
-         WHERE c.jwks_id = $1 ORDER BY k.created_at`,
-        [jwksId],
-      )) as { public_jwk: Record<string, string> | null }[];
-      const exists = rows.length > 0;
+      const keys = await this.keys.publishedJwks(jwksId);
       if (this.newestReload.get(jwksId) !== reload) return;
       this.newestReload.delete(jwksId);
-      if (exists) this.documents.set(jwksId, jwksDocument(rows.flatMap((r) => (r.public_jwk ? [r.public_jwk] : []))));
+      if (keys) this.documents.set(jwksId, jwksDocument(keys));
       else this.documents.delete(jwksId);
     } catch (error) {
       this.logger.error({ err: (error as Error).message, jwksId }, 'could not reload a JWKS document; reloading all');

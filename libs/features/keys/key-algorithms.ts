@@ -1,14 +1,28 @@
-/** Signing algorithms Keyshift generates keys for (RFC 7518 names; EdDSA is Ed25519, RFC 8037). */
-export enum KeyAlgorithm {
-  ES256 = 'ES256',
-  PS256 = 'PS256',
-  RS256 = 'RS256',
-  EdDSA = 'EdDSA',
-}
+import {
+  CLIENT_KEY_ALGS,
+  ClientAssertionAlg,
+  DEFAULT_CLIENT_KEY_ALG,
+  isRsaAlg,
+  PRIVATE_JWK_MEMBERS,
+  PUBLIC_JWK_MEMBERS,
+  RSA_MODULUS_LENGTHS,
+  RsaModulusLength,
+  SIGNING_ALGS,
+} from '@keyshift/domain';
 
-export const DEFAULT_KEY_ALGORITHM = KeyAlgorithm.ES256;
-export const RSA_MODULUS_LENGTHS = [2048, 3072] as const;
-export type RsaModulusLength = (typeof RSA_MODULUS_LENGTHS)[number];
+/**
+ * The algorithms Keyshift generates keys for, as the enum-like object the entities' checks and the
+ * DTOs' validators take. Derived from the one table in libs/domain (signing-algs.ts): RFC 7518
+ * names; EdDSA is Ed25519, RFC 8037.
+ */
+export type KeyAlgorithm = ClientAssertionAlg;
+export const KeyAlgorithm = Object.fromEntries(SIGNING_ALGS.clientAssertion.map((alg) => [alg, alg])) as {
+  readonly [A in ClientAssertionAlg]: A;
+};
+
+export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = DEFAULT_CLIENT_KEY_ALG;
+export { RSA_MODULUS_LENGTHS };
+export type { RsaModulusLength };
 
 export interface KeySpec {
   alg: KeyAlgorithm;
@@ -16,28 +30,13 @@ export interface KeySpec {
   modulusLength?: RsaModulusLength;
 }
 
-export function isRsa(alg: KeyAlgorithm): boolean {
-  return alg === KeyAlgorithm.PS256 || alg === KeyAlgorithm.RS256;
-}
+export const isRsa: (alg: KeyAlgorithm) => boolean = isRsaAlg;
 
-/**
- * The members a published JWK may carry, per key type (RFC 7517/7518/8037). The JWKS is built from
- * this allowlist rather than by deleting private members, so a member nobody thought of is never
- * published.
- */
-export const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
-  EC: ['kty', 'crv', 'x', 'y'],
-  RSA: ['kty', 'n', 'e'],
-  OKP: ['kty', 'crv', 'x'],
-};
+/** See PUBLIC_JWK_MEMBERS in libs/domain. */
+export const PUBLIC_MEMBERS = PUBLIC_JWK_MEMBERS;
 
-/** Private members of any key type: an upload carrying one is refused. */
-export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+/** See PRIVATE_JWK_MEMBERS in libs/domain. */
+export const PRIVATE_MEMBERS = PRIVATE_JWK_MEMBERS;
 
 /** The key type and curve each algorithm needs, to check an uploaded public key against its alg. */
-export const ALGORITHM_KEY_TYPE: Record<KeyAlgorithm, { kty: string; crv?: string }> = {
-  [KeyAlgorithm.ES256]: { kty: 'EC', crv: 'P-256' },
-  [KeyAlgorithm.PS256]: { kty: 'RSA' },
-  [KeyAlgorithm.RS256]: { kty: 'RSA' },
-  [KeyAlgorithm.EdDSA]: { kty: 'OKP', crv: 'Ed25519' },
-};
+export const ALGORITHM_KEY_TYPE: Record<KeyAlgorithm, { kty: string; crv?: string }> = CLIENT_KEY_ALGS;

@@ -2,7 +2,8 @@ import { generateKeyPair as generateKeyPairCallback, KeyObject } from 'node:cryp
 import { promisify } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { calculateJwkThumbprint, JWK } from 'jose';
-import { isRsa, KeyAlgorithm, KeySpec, PUBLIC_MEMBERS } from './key-algorithms';
+import { CLIENT_KEY_ALGS, KeyGenerationParams } from '@keyshift/domain';
+import { KeyAlgorithm, KeySpec, PUBLIC_MEMBERS } from './key-algorithms';
 
 const generateKeyPair = promisify(generateKeyPairCallback);
 
@@ -33,9 +34,15 @@ export class NodeKeyGenerator extends KeyGenerator {
   }
 
   private pair(spec: KeySpec): Promise<{ privateKey: KeyObject }> {
-    if (isRsa(spec.alg)) return generateKeyPair('rsa', { modulusLength: spec.modulusLength ?? 2048 });
-    if (spec.alg === KeyAlgorithm.EdDSA) return generateKeyPair('ed25519');
-    return generateKeyPair('ec', { namedCurve: 'P-256' });
+    const params: KeyGenerationParams = CLIENT_KEY_ALGS[spec.alg].generation;
+    switch (params.type) {
+      case 'rsa':
+        return generateKeyPair('rsa', { modulusLength: spec.modulusLength ?? params.defaultModulusLength });
+      case 'ed25519':
+        return generateKeyPair('ed25519');
+      case 'ec':
+        return generateKeyPair('ec', { namedCurve: params.namedCurve });
+    }
   }
 }
 

@@ -1,40 +1,37 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { write } from '@keyshift/database';
-import { DataSource, EntityManager } from 'typeorm';
+import { Transactions, Tx } from '@keyshift/database';
+import { afterRotationFailure, afterRotationStep, KeyEffect, rotationStepEffects } from '@keyshift/domain';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditEntry } from '../audit/audit-log.service';
 import { AuditLog } from '../audit/audit-log.service';
 import { ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
 import { ProbeNotPossible, ProbeRunner } from '../probes/probe-runner.service';
-import { ClientKeyEntity, KeyOrigin, KeyState } from './client-key.entity';
+import { ClientsRepository } from '../clients/clients.repository';
+import { KeyOrigin, KeyState } from './client-key.entity';
 import { KeyAlgorithm, RsaModulusLength } from './key-algorithms';
 import { KeyGenerator } from './key-generator';
 import { KeyRotationEntity, RotationStatus, RotationStep } from './key-rotation.entity';
 import { KeyRotations } from './key-rotations.service';
 import { KeyVault } from './key-vault';
 import { JwksChanges } from './jwks-changes';
-import { ensureJwksId } from './jwks-id';
+import { KeysRepository } from './keys.repository';
 
 /** What a step changes on the rotation row, and the audit events it appends. */
 interface StepResult {
   next: Partial<KeyRotationEntity> & { step: RotationStep; status: RotationStatus; nextStepAt: Date | null };
   events: Omit<AuditEntry, 'actor' | 'subjectType' | 'subjectId'>[];
   /** Key changes written in the same transaction as the rotation row. */
-  write?: (m: EntityManager) => Promise<void>;
+  write?: (tx: Tx) => Promise<void>;
 }
 
 class StepFailed extends Error {}
 
-/** Runs an UPDATE that must change exactly one row; otherwise the step's transaction is rolled back. */
-async function updateOne(m: EntityManager, sql: string, params: unknown[], otherwise: string): Promise<void> {
-  const { count } = await write(m, sql, params);
-  if (count !== 1) throw new StepFailed(otherwise);
+/** A key change that must change exactly one row; otherwise the step's transaction is rolled back. */
+async function changeOne(count: Promise<number>, otherwise: string): Promise<void> {
+  if ((await count) !== 1) throw new StepFailed(otherwise);
 }
-
-const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
  * Carries a rotation out one step per job: create -> publish -> (overlap) -> test -> promote ->
@@ -48,7 +45,9 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 @Injectable()
 export class KeyRotationSteps {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: KeysRepository,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly generator: KeyGenerator,
     private readonly vault: KeyVault,
     private readonly probes: ProbeRunner,
@@ -62,7 +61,7 @@ export class KeyRotationSteps {
 
   /** Runs the rotation's current step if it is due and still at `version`; returns the row as left. */
   async run(rotationId: string, version?: number): Promise<KeyRotationEntity | null> {
-    const rotation = await this.dataSource.getRepository(KeyRotationEntity).findOneBy({ id: rotationId });
+    const rotation = await this.keys.rotationById(rotationId);
     if (!rotation || rotation.status === RotationStatus.Done) return rotation;
     if (version !== undefined && rotation.version !== version) return rotation; // a newer job has it
     const now = this.clock.now();
@@ -105,14 +104,10 @@ export class KeyRotationSteps {
     });
     const keyId = newId();
     const now = this.clock.now();
-    const active = await this.dataSource
-      .getRepository(ClientKeyEntity)
-      .findOneBy({ clientRowId: r.clientRowId, state: KeyState.Active });
+    const active = await this.keys.activeKey(r.clientRowId);
     return {
       next: {
-        step: RotationStep.Publish,
-        status: RotationStatus.Running,
-        nextStepAt: now,
+        ...this.next(r, now),
         newKeyId: keyId,
         oldKeyId: active?.id ?? null,
       },
@@ -122,8 +117,8 @@ export class KeyRotationSteps {
           after: { keyId, kid: generated.kid, alg: r.alg, origin: KeyOrigin.Managed, state: KeyState.Pending },
         },
       ],
-      write: async (m) => {
-        await m.getRepository(ClientKeyEntity).insert({
+      write: async (tx) => {
+        await this.keys.insertKey(tx, {
           id: keyId,
           clientRowId: r.clientRowId,
           kid: generated.kid,
@@ -133,11 +128,8 @@ export class KeyRotationSteps {
           publicJwk: generated.publicJwk,
           privateKeyCiphertext: this.vault.seal(keyId, generated.privateJwk),
           createdAt: now,
-          activatedAt: null,
-          retiringAt: null,
-          retiredAt: null,
         });
-        await ensureJwksId(m, r.clientRowId);
+        await this.clients.ensureJwksId(tx, r.clientRowId);
       },
     };
   }
@@ -146,9 +138,10 @@ export class KeyRotationSteps {
   private async publish(r: KeyRotationEntity): Promise<StepResult> {
     await this.announce(r.clientRowId);
     const now = this.clock.now();
-    const safeAt = new Date(now.getTime() + r.overlapSeconds * 1000);
+    const next = this.next(r, now);
+    const safeAt = next.nextStepAt!;
     return {
-      next: { step: RotationStep.Test, status: RotationStatus.Waiting, nextStepAt: safeAt },
+      next,
       events: [
         {
           action: 'key_rotation.published',
@@ -159,12 +152,12 @@ export class KeyRotationSteps {
   }
 
   private async test(r: KeyRotationEntity): Promise<StepResult> {
-    const key = await this.dataSource.getRepository(ClientKeyEntity).findOneByOrFail({ id: r.newKeyId! });
+    const key = await this.keys.keyById(r.newKeyId!);
     const now = this.clock.now();
     if (key.origin === KeyOrigin.Byok) {
       // Keyshift cannot sign with a key the workload holds; possession was proven when it was registered.
       return {
-        next: { step: RotationStep.Promote, status: RotationStatus.Running, nextStepAt: now },
+        next: this.next(r, now),
         events: [
           {
             action: 'key_rotation.tested',
@@ -191,62 +184,75 @@ export class KeyRotationSteps {
       );
     }
     return {
-      next: { step: RotationStep.Promote, status: RotationStatus.Running, nextStepAt: now },
+      next: this.next(r, now),
       events: [{ action: 'key_rotation.tested', after: { rotationId: r.id, kid: key.kid, probeId: probe.id } }],
     };
   }
 
   private async promote(r: KeyRotationEntity): Promise<StepResult> {
     const now = this.clock.now();
-    const retireAt = new Date(now.getTime() + r.overlapSeconds * 1000);
+    const next = this.next(r, now);
     return {
-      next: r.oldKeyId
-        ? { step: RotationStep.Retire, status: RotationStatus.Waiting, nextStepAt: retireAt }
-        : { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
+      next,
       events: [
         { action: 'client_key.activated', after: { keyId: r.newKeyId, replaces: r.oldKeyId } },
         ...(r.oldKeyId
-          ? [{ action: 'client_key.retiring', after: { keyId: r.oldKeyId, retireNotBefore: retireAt.toISOString() } }]
+          ? [
+              {
+                action: 'client_key.retiring',
+                after: { keyId: r.oldKeyId, retireNotBefore: next.nextStepAt!.toISOString() },
+              },
+            ]
           : []),
       ],
-      write: async (m) => {
-        // The old key leaves `active` first: one active key per client is a unique index.
-        if (r.oldKeyId) {
-          await updateOne(
-            m,
-            `UPDATE client_keys SET state = 'retiring', retiring_at = $2 WHERE id = $1 AND state = 'active'`,
-            [r.oldKeyId, now],
-            'the old key is no longer active',
-          );
-        }
-        await updateOne(
-          m,
-          `UPDATE client_keys SET state = 'active', activated_at = $2 WHERE id = $1 AND state = 'pending'`,
-          [r.newKeyId, now],
-          'the new key is no longer pending',
-        );
-      },
+      // The old key leaves `active` first (the machine orders it): one active key per client is a unique index.
+      write: (tx) => this.apply(tx, r, now),
     };
   }
 
   private async retire(r: KeyRotationEntity): Promise<StepResult> {
     const now = this.clock.now();
     return {
-      next: { step: RotationStep.Done, status: RotationStatus.Done, nextStepAt: null, finishedAt: now },
+      next: this.next(r, now),
       events: [
         { action: 'client_key.retired', after: { keyId: r.oldKeyId, rotationId: r.id, privateKeyDestroyed: true } },
       ],
-      write: async (m) => {
-        // A retired key is never used again: its sealed private key is destroyed with the state change.
-        await updateOne(
-          m,
-          `UPDATE client_keys SET state = 'retired', retired_at = $2, private_key_ciphertext = NULL
-           WHERE id = $1 AND state = 'retiring'`,
-          [r.oldKeyId, now],
-          'the old key is no longer retiring',
-        );
-      },
+      // A retired key is never used again: its sealed private key is destroyed with the state change.
+      write: (tx) => this.apply(tx, r, now),
     };
+  }
+
+  /** The row after the current step succeeds, as the rotation machine (libs/domain key-rotation.ts) says. */
+  private next(r: KeyRotationEntity, now: Date): StepResult['next'] {
+    const outcome = afterRotationStep(r.step, { hasOldKey: r.oldKeyId !== null });
+    const nextStepAt =
+      outcome.wait === 'now'
+        ? now
+        : outcome.wait === 'overlap'
+          ? new Date(now.getTime() + r.overlapSeconds * 1000)
+          : null;
+    return {
+      step: outcome.step as RotationStep,
+      status: outcome.status as RotationStatus,
+      nextStepAt,
+      ...(outcome.status === 'done' ? { finishedAt: now } : {}),
+    };
+  }
+
+  /** The current step's changes to existing keys (a created key is inserted by `create`), each on exactly one row. */
+  private async apply(tx: Tx, r: KeyRotationEntity, now: Date): Promise<void> {
+    for (const effect of rotationStepEffects(r.step, { hasOldKey: r.oldKeyId !== null }))
+      await this.effect(tx, r, effect, now);
+  }
+
+  private effect(tx: Tx, r: KeyRotationEntity, effect: KeyEffect, now: Date): Promise<void> {
+    if (effect.key === 'new' && effect.to === 'active')
+      return changeOne(this.keys.activate(tx, r.newKeyId!, now), 'the new key is no longer pending');
+    if (effect.key === 'old' && effect.to === 'retiring')
+      return changeOne(this.keys.startRetiring(tx, r.oldKeyId!, now), 'the old key is no longer active');
+    if (effect.key === 'old' && effect.to === 'retired')
+      return changeOne(this.keys.retire(tx, r.oldKeyId!, now), 'the old key is no longer retiring');
+    throw new Error(`step ${r.step}: key effect ${effect.key} -> ${effect.to} is not applied to an existing key`);
   }
 
   /** Writes the step's outcome under the row's version; null when another run got there first. */
@@ -258,11 +264,8 @@ export class KeyRotationSteps {
 
   /** Records a failed attempt at the step: retried with exponential backoff, then left for a person. */
   private failed(r: KeyRotationEntity, reason: string): Promise<KeyRotationEntity | null> {
-    const attempts = r.attempts + 1;
-    const retryAt =
-      attempts < this.config.reconcile.maxAttempts
-        ? new Date(this.clock.now().getTime() + Math.min(MAX_BACKOFF_MS, 2_000 * 2 ** (attempts - 1)))
-        : null;
+    const { attempts, retryInMs } = afterRotationFailure(r.attempts, this.config.reconcile.maxAttempts);
+    const retryAt = retryInMs === null ? null : new Date(this.clock.now().getTime() + retryInMs);
     return this.writeBack(r, { status: RotationStatus.Failed, attempts, lastError: reason, nextStepAt: retryAt }, [
       {
         action: 'key_rotation.step_failed',
@@ -284,12 +287,11 @@ export class KeyRotationSteps {
   ): Promise<KeyRotationEntity | null> {
     const next: KeyRotationEntity = { ...r, ...change, version: r.version + 1, updatedAt: this.clock.now() };
     const { id: _id, clientRowId: _c, createdAt: _t, client: _client, ...columns } = next;
-    const written = await this.dataSource.transaction(async (m) => {
-      const { affected } = await m.getRepository(KeyRotationEntity).update({ id: r.id, version: r.version }, columns);
-      if (affected !== 1) return false;
-      await write?.(m);
+    const written = await this.transactions.run(async (tx) => {
+      if (!(await this.keys.updateRotationAtVersion(tx, r.id, r.version, columns))) return false;
+      await write?.(tx);
       await this.audit.append(
-        m,
+        tx,
         events.map((e) => ({ ...e, actor: SYSTEM_ACTORS.worker, subjectType: 'client', subjectId: r.clientRowId })),
       );
       return true;
@@ -298,9 +300,7 @@ export class KeyRotationSteps {
   }
 
   private async announce(clientRowId: string): Promise<void> {
-    const [row] = (await this.dataSource.query('SELECT jwks_id FROM clients WHERE id = $1', [clientRowId])) as {
-      jwks_id: string | null;
-    }[];
-    if (row?.jwks_id) await this.jwks.announce(row.jwks_id);
+    const jwksId = await this.clients.jwksIdOf(clientRowId);
+    if (jwksId) await this.jwks.announce(jwksId);
   }
 }

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER } from '@keyshift/common';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { KeyRotations } from './key-rotations.service';
 import { RotationTrigger } from './key-rotation.entity';
-import { effectivePolicy, ROTATION_PERIOD_DAYS_SQL, RotationPolicy, rotationDue } from './rotation-policy';
+import { KeysRepository } from './keys.repository';
+import { effectivePolicy, rotationDue } from './rotation-policy';
 
 const BATCH = 500;
 
@@ -20,7 +19,7 @@ export class KeyRotationTickHandler implements JobHandler<JobName.KeyRotationTic
   readonly name = JobName.KeyRotationTick;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: KeysRepository,
     private readonly rotations: KeyRotations,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -32,12 +31,8 @@ export class KeyRotationTickHandler implements JobHandler<JobName.KeyRotationTic
   }
 
   async resumeDue(): Promise<number> {
-    const due = (await this.dataSource.query(
-      `SELECT id, version, next_step_at FROM key_rotations
-       WHERE status <> 'done' AND next_step_at IS NOT NULL AND next_step_at <= $1 ORDER BY next_step_at LIMIT $2`,
-      [this.clock.now(), BATCH],
-    )) as { id: string; version: number; next_step_at: Date }[];
-    for (const r of due) await this.rotations.enqueueStep({ id: r.id, version: r.version, nextStepAt: r.next_step_at });
+    const due = await this.keys.dueRotations(this.clock.now(), BATCH);
+    for (const r of due) await this.rotations.enqueueStep(r);
     return due.length;
   }
 
@@ -51,24 +46,7 @@ export class KeyRotationTickHandler implements JobHandler<JobName.KeyRotationTic
     };
     for (;;) {
       // The SQL narrows by the period; the window (a cron expression) is checked here.
-      const page = (await this.dataSource.query(
-        `SELECT c.id, k.activated_at, c.rotation_policy AS client_policy, s.rotation_policy AS server_policy
-         FROM client_keys k
-         JOIN clients c ON c.id = k.client_row_id
-         JOIN authorization_servers s ON s.id = c.authorization_server_id
-         WHERE k.state = 'active' AND k.origin = 'managed' AND NOT c.paused
-           AND k.activated_at <= $1::timestamptz - make_interval(days => ${ROTATION_PERIOD_DAYS_SQL})
-           AND (k.activated_at, c.id) > ($2::timestamptz, $3::uuid)
-           AND NOT EXISTS (SELECT 1 FROM key_rotations r WHERE r.client_row_id = c.id AND r.status <> 'done')
-         ORDER BY k.activated_at, c.id
-         LIMIT $4`,
-        [now, after.activatedAt, after.id, BATCH],
-      )) as {
-        id: string;
-        activated_at: Date;
-        client_policy: RotationPolicy | null;
-        server_policy: RotationPolicy | null;
-      }[];
+      const page = await this.keys.scheduledRotationCandidates(now, after, BATCH);
       for (const c of page) {
         if (!rotationDue(c.activated_at, effectivePolicy(c.client_policy, c.server_policy), now)) continue;
         try {

@@ -1,16 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { uniqueViolation } from '@keyshift/database';
+import { Transactions, Tx, uniqueViolation } from '@keyshift/database';
+import { canResumeRotation, firstRotationStep } from '@keyshift/domain';
 import { JobName, JobQueue } from '@keyshift/queue';
-import { DataSource, EntityManager, Not } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
-import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import { ClientEntity } from '../clients/client.entity';
+import { ClientsRepository } from '../clients/clients.repository';
 import { ClientKeyEntity, KeyOrigin, KeyState } from './client-key.entity';
 import { DEFAULT_KEY_ALGORITHM, isRsa, KeyAlgorithm, RsaModulusLength } from './key-algorithms';
 import { KeyRotationEntity, RotationStatus, RotationStep, RotationTrigger } from './key-rotation.entity';
+import { KeysRepository } from './keys.repository';
 import { effectivePolicy, overlapSeconds } from './rotation-policy';
 
 export interface StartRotation {
@@ -25,7 +24,9 @@ export interface StartRotation {
 @Injectable()
 export class KeyRotations {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: KeysRepository,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly queue: JobQueue,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -33,21 +34,14 @@ export class KeyRotations {
   ) {}
 
   async start(clientRowId: string, input: StartRotation, actor: string): Promise<KeyRotationEntity> {
-    const rotation = await this.dataSource.transaction(async (m) => {
-      const client = await m.getRepository(ClientEntity).findOne({
-        where: { id: clientRowId },
-        select: { id: true, authorizationServerId: true, rotationPolicy: true },
-      });
+    const rotation = await this.transactions.run(async (m) => {
+      const client = await this.clients.clientForKeys(clientRowId, m);
       if (!client) throw DomainError.notFound('client', clientRowId);
-      const open = await m
-        .getRepository(KeyRotationEntity)
-        .findOneBy({ clientRowId, status: Not(RotationStatus.Done) });
+      const open = await this.keys.openRotation(clientRowId, m);
       if (open) return this.resume(m, open, input, actor);
 
-      const server = await m
-        .getRepository(AuthorizationServerEntity)
-        .findOneByOrFail({ id: client.authorizationServerId });
-      const active = await m.getRepository(ClientKeyEntity).findOneBy({ clientRowId, state: KeyState.Active });
+      const server = await this.clients.serverForKeys(client.authorizationServerId, m);
+      const active = await this.keys.activeKey(clientRowId, m);
       const adopted = input.keyId ? await this.adoptable(m, clientRowId, input.keyId) : null;
       const alg = adopted?.alg ?? input.alg ?? active?.alg ?? DEFAULT_KEY_ALGORITHM;
       const now = this.clock.now();
@@ -57,7 +51,7 @@ export class KeyRotations {
         trigger: input.trigger,
         alg,
         modulusLength: modulusFor(alg, input, active),
-        step: adopted ? RotationStep.Publish : RotationStep.Create,
+        step: firstRotationStep(adopted !== null) as RotationStep,
         status: RotationStatus.Running,
         newKeyId: adopted?.id ?? null,
         oldKeyId: adopted ? (active?.id ?? null) : null,
@@ -77,7 +71,7 @@ export class KeyRotations {
         finishedAt: null,
       };
       try {
-        await m.getRepository(KeyRotationEntity).insert(row);
+        await this.keys.insertRotation(m, row);
       } catch (error) {
         if (uniqueViolation(error))
           throw new DomainError(ErrorCode.VersionConflict, 'a rotation of this client has just started');
@@ -115,12 +109,12 @@ export class KeyRotations {
 
   /** A failed rotation starts again at the step it failed; one in progress is left alone. */
   private async resume(
-    m: EntityManager,
+    m: Tx,
     open: KeyRotationEntity,
     input: StartRotation,
     actor: string,
   ): Promise<KeyRotationEntity> {
-    if (open.status !== RotationStatus.Failed) {
+    if (!canResumeRotation(open.status)) {
       throw new DomainError(
         ErrorCode.TransitionNotAllowed,
         `a rotation of this client is already in progress (step ${open.step}, ${open.status})`,
@@ -144,19 +138,15 @@ export class KeyRotations {
       version: open.version + 1,
       updatedAt: now,
     };
-    const result = await m.getRepository(KeyRotationEntity).update(
-      { id: open.id, version: open.version },
-      {
-        status: resumed.status,
-        attempts: 0,
-        lastError: null,
-        nextStepAt: now,
-        version: resumed.version,
-        updatedAt: now,
-      },
-    );
-    if (result.affected !== 1)
-      throw new DomainError(ErrorCode.VersionConflict, 'the rotation changed meanwhile; try again');
+    const written = await this.keys.updateRotationAtVersion(m, open.id, open.version, {
+      status: resumed.status,
+      attempts: 0,
+      lastError: null,
+      nextStepAt: now,
+      version: resumed.version,
+      updatedAt: now,
+    });
+    if (!written) throw new DomainError(ErrorCode.VersionConflict, 'the rotation changed meanwhile; try again');
     await this.audit.append(m, [
       {
         actor,
@@ -169,8 +159,8 @@ export class KeyRotations {
     return resumed;
   }
 
-  private async adoptable(m: EntityManager, clientRowId: string, keyId: string): Promise<ClientKeyEntity> {
-    const key = await m.getRepository(ClientKeyEntity).findOneBy({ id: keyId, clientRowId });
+  private async adoptable(m: Tx, clientRowId: string, keyId: string): Promise<ClientKeyEntity> {
+    const key = await this.keys.keyOfClient(clientRowId, keyId, m);
     if (!key) throw DomainError.validation([{ field: 'keyId', message: 'no such key for this client' }]);
     if (key.state !== KeyState.Pending || key.origin !== KeyOrigin.Byok) {
       throw DomainError.validation([

@@ -1,22 +1,20 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { uniqueViolation, write } from '@keyshift/database';
-import { DataSource } from 'typeorm';
+import { Transactions, uniqueViolation } from '@keyshift/database';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
-import { ClientKeyEntity, KeyOrigin, KeyState } from './client-key.entity';
-import { KeyRotationEntity, RotationTrigger } from './key-rotation.entity';
+import { ClientsRepository } from '../clients/clients.repository';
+import { KeyOrigin, KeyState } from './client-key.entity';
+import { RotationTrigger } from './key-rotation.entity';
 import { KeyRotations } from './key-rotations.service';
 import { KeyVault } from './key-vault';
 import { KeyView, RotationView, toKeyView, toRotationView } from './key-views';
 import { publicJwkOf } from './key-generator';
 import { JwksChanges } from './jwks-changes';
-import { ensureJwksId } from './jwks-id';
+import { KeysRepository } from './keys.repository';
 import { ExportKeyDto, RegisterOwnKeyDto, RotateKeyDto, RotationPolicyDto } from './keys.dto';
 import { checkUploadedJwk, verifyPossession } from './own-key-registration';
 import { RotationPolicy, windowProblem } from './rotation-policy';
@@ -32,7 +30,9 @@ export interface ClientKeysView {
 @Injectable()
 export class KeysService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: KeysRepository,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly rotations: KeyRotations,
     private readonly vault: KeyVault,
     private readonly jwks: JwksChanges,
@@ -43,10 +43,7 @@ export class KeysService {
 
   async list(clientRowId: string): Promise<ClientKeysView> {
     const client = await this.client(clientRowId);
-    const [keys, rotation] = await Promise.all([
-      this.dataSource.getRepository(ClientKeyEntity).find({ where: { clientRowId }, order: { createdAt: 'ASC' } }),
-      this.dataSource.getRepository(KeyRotationEntity).findOne({ where: { clientRowId }, order: { id: 'DESC' } }),
-    ]);
+    const [keys, rotation] = await Promise.all([this.keys.keysOf(clientRowId), this.keys.latestRotation(clientRowId)]);
     return {
       jwksUri: client.jwksId ? this.jwksUri(client.jwksId) : null,
       keys: keys.map(toKeyView),
@@ -63,10 +60,7 @@ export class KeysService {
 
   /** Hands a managed private key to the workload that will sign with it. Admin only; audited before it leaves. */
   async export(clientRowId: string, keyId: string, input: ExportKeyDto, by: Principal) {
-    const key = await this.dataSource.getRepository(ClientKeyEntity).findOne({
-      where: { id: keyId, clientRowId },
-      select: { id: true, kid: true, alg: true, origin: true, state: true, privateKeyCiphertext: true },
-    });
+    const key = await this.keys.keyWithCiphertext(clientRowId, keyId);
     if (!key) throw DomainError.notFound('key', keyId);
     if (key.origin !== KeyOrigin.Managed)
       throw new DomainError(ErrorCode.TransitionNotAllowed, 'Keyshift holds no private key for a bring-your-own key');
@@ -102,10 +96,7 @@ export class KeysService {
       usedAt: null,
       createdAt: now,
     };
-    await this.dataSource.query(
-      'INSERT INTO key_possession_challenges (id, client_row_id, nonce, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [row.id, clientRowId, row.nonce, row.expiresAt, now],
-    );
+    await this.keys.insertChallenge(row);
     return { challengeId: row.id, nonce: row.nonce, expiresAt: row.expiresAt.toISOString() };
   }
 
@@ -113,15 +104,7 @@ export class KeysService {
   async registerOwnKey(clientRowId: string, input: RegisterOwnKeyDto, by: Principal): Promise<KeyView> {
     checkUploadedJwk(input.jwk, input.alg);
     // The challenge is spent whatever follows: one try per nonce.
-    const {
-      rows: [spent],
-    } = await write<{ nonce: string }>(
-      this.dataSource.manager,
-      `UPDATE key_possession_challenges SET used_at = $3
-         WHERE id = $1 AND client_row_id = $2 AND used_at IS NULL AND expires_at > $3 RETURNING nonce`,
-      [input.challengeId, clientRowId, this.clock.now()],
-    );
-    const nonce = spent?.nonce;
+    const nonce = await this.keys.spendChallenge(input.challengeId, clientRowId, this.clock.now());
     if (!nonce)
       throw DomainError.validation([
         { field: 'challengeId', message: 'unknown, expired or already used for this client' },
@@ -130,7 +113,7 @@ export class KeysService {
 
     const publicJwk = await publicJwkOf(input.alg, input.jwk);
     const now = this.clock.now();
-    const key: ClientKeyEntity = {
+    const newKey = {
       id: newId(),
       clientRowId,
       kid: publicJwk.kid,
@@ -140,20 +123,18 @@ export class KeysService {
       publicJwk,
       privateKeyCiphertext: null,
       createdAt: now,
-      activatedAt: null,
-      retiringAt: null,
-      retiredAt: null,
     };
-    const jwksId = await this.dataSource.transaction(async (m) => {
+    const { key, jwksId } = await this.transactions.run(async (tx) => {
+      let key;
       try {
-        await m.getRepository(ClientKeyEntity).insert(key);
+        key = await this.keys.insertKey(tx, newKey);
       } catch (error) {
         if (uniqueViolation(error))
-          throw new DomainError(ErrorCode.AlreadyExists, `key ${key.kid} is already registered`, { field: 'jwk' });
+          throw new DomainError(ErrorCode.AlreadyExists, `key ${newKey.kid} is already registered`, { field: 'jwk' });
         throw error;
       }
-      const jwksId = await ensureJwksId(m, clientRowId);
-      await this.audit.append(m, [
+      const jwksId = await this.clients.ensureJwksId(tx, clientRowId);
+      await this.audit.append(tx, [
         {
           actor: actorOf(by),
           action: 'client_key.registered',
@@ -162,35 +143,33 @@ export class KeysService {
           after: { keyId: key.id, kid: key.kid, alg: key.alg, origin: KeyOrigin.Byok, challengeId: input.challengeId },
         },
       ]);
-      return jwksId;
+      return { key, jwksId };
     });
     await this.jwks.announce(jwksId);
     return toKeyView(key);
   }
 
   setClientPolicy(clientRowId: string, input: RotationPolicyDto, by: Principal): Promise<RotationPolicy> {
-    return this.setPolicy(ClientEntity, 'client', clientRowId, input, by);
+    return this.setPolicy('client', clientRowId, input, by);
   }
 
   setServerPolicy(serverId: string, input: RotationPolicyDto, by: Principal): Promise<RotationPolicy> {
-    return this.setPolicy(AuthorizationServerEntity, 'authorization_server', serverId, input, by);
+    return this.setPolicy('authorization_server', serverId, input, by);
   }
 
   /** A client's or a server's rotation policy, replaced and audited in one transaction. */
   private async setPolicy(
-    entity: typeof ClientEntity | typeof AuthorizationServerEntity,
     subjectType: 'client' | 'authorization_server',
     id: string,
     input: RotationPolicyDto,
     by: Principal,
   ): Promise<RotationPolicy> {
     const policy = toPolicy(input);
-    await this.dataSource.transaction(async (m) => {
-      const repository = m.getRepository<{ id: string; rotationPolicy: RotationPolicy | null }>(entity);
-      const before = await repository.findOne({ where: { id }, select: { id: true, rotationPolicy: true } });
+    await this.transactions.run(async (tx) => {
+      const before = await this.clients.rotationPolicyOf(subjectType, id, tx);
       if (!before) throw DomainError.notFound(subjectType.replace('_', ' '), id);
-      await repository.update(id, { rotationPolicy: policy });
-      await this.audit.append(m, [
+      await this.clients.setRotationPolicy(tx, subjectType, id, policy);
+      await this.audit.append(tx, [
         {
           actor: actorOf(by),
           action: `${subjectType}.rotation_policy_set`,
@@ -205,10 +184,7 @@ export class KeysService {
   }
 
   private async client(clientRowId: string): Promise<Pick<ClientEntity, 'id' | 'jwksId' | 'rotationPolicy'>> {
-    const client = await this.dataSource.getRepository(ClientEntity).findOne({
-      where: { id: clientRowId },
-      select: { id: true, jwksId: true, rotationPolicy: true },
-    });
+    const client = await this.clients.clientForKeys(clientRowId);
     if (!client) throw DomainError.notFound('client', clientRowId);
     return client;
   }

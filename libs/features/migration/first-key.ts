@@ -1,18 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, newId } from '@keyshift/common';
-import { uniqueViolation } from '@keyshift/database';
+import { Transactions, uniqueViolation } from '@keyshift/database';
 import { usableAlg } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import { ClientKeyEntity, KeyOrigin, KeyState } from '../keys/client-key.entity';
+import { ClientsRepository } from '../clients/clients.repository';
+import { KeyOrigin, KeyState } from '../keys/client-key.entity';
 import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../keys/key-algorithms';
 import { KeyGenerator } from '../keys/key-generator';
 import { KeyVault } from '../keys/key-vault';
 import { JwksChanges } from '../keys/jwks-changes';
-import { ensureJwksId } from '../keys/jwks-id';
+import { KeysRepository } from '../keys/keys.repository';
 
 export interface ActiveKey {
   keyId: string;
@@ -32,7 +31,9 @@ export class KeyNotReady extends Error {}
 @Injectable()
 export class FirstKey {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: KeysRepository,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly generator: KeyGenerator,
     private readonly vault: KeyVault,
     private readonly jwks: JwksChanges,
@@ -43,10 +44,7 @@ export class FirstKey {
   async ensure(clientRowId: string, server: AuthorizationServerEntity): Promise<ActiveKey> {
     const existing = await this.active(clientRowId);
     if (existing) return existing;
-    const [open] = (await this.dataSource.query(
-      `SELECT step FROM key_rotations WHERE client_row_id = $1 AND status <> 'done'`,
-      [clientRowId],
-    )) as { step: string }[];
+    const open = await this.keys.openRotation(clientRowId);
     if (open) throw new KeyNotReady(`a key rotation of this client is in progress (step ${open.step})`);
 
     const alg = (usableAlg(server.capabilities?.tokenEndpointAuthSigningAlgs ?? []) ??
@@ -56,8 +54,8 @@ export class FirstKey {
     const now = this.clock.now();
     let jwksId: string;
     try {
-      jwksId = await this.dataSource.transaction(async (m) => {
-        await m.getRepository(ClientKeyEntity).insert({
+      jwksId = await this.transactions.run(async (tx) => {
+        await this.keys.insertKey(tx, {
           id: keyId,
           clientRowId,
           kid: generated.kid,
@@ -68,11 +66,9 @@ export class FirstKey {
           privateKeyCiphertext: this.vault.seal(keyId, generated.privateJwk),
           createdAt: now,
           activatedAt: now,
-          retiringAt: null,
-          retiredAt: null,
         });
-        const id = await ensureJwksId(m, clientRowId);
-        await this.audit.append(m, [
+        const id = await this.clients.ensureJwksId(tx, clientRowId);
+        await this.audit.append(tx, [
           {
             actor: SYSTEM_ACTORS.worker,
             action: 'client_key.created',
@@ -96,11 +92,7 @@ export class FirstKey {
   }
 
   private async active(clientRowId: string): Promise<ActiveKey | null> {
-    const [row] = (await this.dataSource.query(
-      `SELECT k.id, k.kid, k.alg, c.jwks_id FROM client_keys k JOIN clients c ON c.id = k.client_row_id
-       WHERE k.client_row_id = $1 AND k.state = 'active'`,
-      [clientRowId],
-    )) as { id: string; kid: string; alg: string; jwks_id: string }[];
+    const row = await this.keys.activeKeyWithJwksId(clientRowId);
     return row ? { keyId: row.id, kid: row.kid, alg: row.alg, jwksId: row.jwks_id } : null;
   }
 }
