@@ -3,7 +3,7 @@ import {
   clientFilterSql,
   criteriaGiven,
   requiredTags,
-} from '@keyshift/features/clients/client-filter';
+} from '@keyshift/features/ports/client-filter';
 
 describe('the client filter as SQL', () => {
   it('is TRUE when nothing is set (null, empty text and empty arrays count as unset)', () => {

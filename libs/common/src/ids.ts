@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { v7 } from 'uuid';
 
 /**
@@ -11,4 +12,12 @@ export function newId(): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
+}
+
+/**
+ * 128 random bits, base64url: names a client's JWKS without revealing or hinting at its client_id.
+ * ClientsRepository.ensureJwksId gives a client one with its first key.
+ */
+export function newJwksId(): string {
+  return randomBytes(16).toString('base64url');
 }

@@ -18,7 +18,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { CLIENT_FILTER_CRITERIA, ClientFilter } from '../clients/client-filter';
+import { CLIENT_FILTER_CRITERIA, ClientFilter } from '../ports/client-filter';
 
 /** The selector fields that narrow a campaign; a selector must set at least one (see CampaignsService). */
 export const SELECTOR_CRITERIA = CLIENT_FILTER_CRITERIA;

@@ -4,7 +4,7 @@ import { Tx } from '@keyshift/database';
 import { Phase, WaveTally } from '@keyshift/domain';
 import { DataSource, LessThan } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import { ClientFilter, clientFilterConditions } from '../clients/client-filter';
+import { ClientFilter, clientFilterConditions } from '../ports/client-filter';
 import { CampaignEntity, CampaignStatus } from './campaign.entity';
 
 /** A campaign's member still failed or blocked, as GET /v1/campaigns/{id} lists it. */

@@ -5,7 +5,7 @@ import { Transactions, Tx } from '@keyshift/database';
 import { assignWaves, nextCampaignMove } from '@keyshift/domain';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { criteriaGiven } from '../clients/client-filter';
+import { criteriaGiven } from '../ports/client-filter';
 import { CampaignEntity, CampaignStatus } from './campaign.entity';
 import { CampaignFailure, campaignView, CampaignView } from './campaign-view';
 import { CampaignSelectorDto, CreateCampaignDto, ResumeCampaignDto, SELECTOR_CRITERIA } from './campaigns.dto';

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
+import { newJwksId } from '@keyshift/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Tx, write } from '@keyshift/database';
 import { NEEDS_A_PERSON_STATES, Phase, PhaseState, type RotationPolicy } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import type { RegistrationUriServer } from '../authorization-servers/registration-client-uri';
-import { newJwksId } from '../keys/jwks-id';
 import { ClientEntity } from './client.entity';
-import { ClientFilter, clientFilterConditions } from './client-filter';
+import { ClientFilter, clientFilterConditions } from '../ports/client-filter';
 import { CLIENT_VIEW_COLUMNS, ClientViewRow } from './client-view';
 
 const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { ifNoneMatchHits } from './jwks-document';
 import { JwksCache } from './jwks-cache';
 
-/** `/jwks/<jwksId>.json`, jwksIds being 22 base64url characters (newJwksId). */
+/** `/jwks/<jwksId>.json`, jwksIds being 22 base64url characters (newJwksId in @keyshift/common). */
 const JWKS_PATH = /^\/jwks\/([A-Za-z0-9_-]{22})\.json(?:\?.*)?$/;
 
 const NOT_FOUND = Buffer.from(JSON.stringify({ code: 'not_found', message: 'no such JWKS' }));

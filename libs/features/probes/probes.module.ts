@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '../clients/clients.module';
-import { KeyVault } from '../keys/key-vault';
-import { ManagedSigningKeys } from '../keys/managed-signing-keys';
-import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeJobHandler } from './probe-job.handler';
 import { ProbeRunner } from './probe-runner.service';
 import { ProbeSweepHandler } from './probe-sweep.handler';
 import { ProbesService } from './probes.service';
 import { ServerBackoff } from './server-backoff';
 
-/** Token-endpoint probes: running them, their evidence, and the sweeps. Used by the API and the worker. */
+/**
+ * Token-endpoint probes: running them, their evidence, and the sweeps. Used by the API and the worker.
+ * The keys they sign with come through the ClientSigningKeys port (KeyCustodyModule, global).
+ */
 @Module({
   imports: [ClientsModule],
   providers: [
@@ -18,10 +18,7 @@ import { ServerBackoff } from './server-backoff';
     ProbeJobHandler,
     ProbeSweepHandler,
     ServerBackoff,
-    KeyVault,
-    // Provided here rather than in KeysModule, which imports this one: probes sign with managed keys.
-    { provide: ClientSigningKeys, useClass: ManagedSigningKeys },
   ],
-  exports: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff, ClientSigningKeys, KeyVault],
+  exports: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff],
 })
 export class ProbesModule {}

@@ -1,4 +1,4 @@
-import { clientFilterSql } from '../clients/client-filter';
+import { clientFilterSql } from '../ports/client-filter';
 import { EstateFilter } from './estate-summary';
 
 /**

@@ -4,7 +4,7 @@
  */
 
 import type { VerifyOutcome } from '../audit/audit-verify-outcome';
-import type { ClientFilter } from '../clients/client-filter';
+import type { ClientFilter } from '../ports/client-filter';
 
 /** Which clients a report covers: the client list's filters, but for state (the report shows every state). */
 export type EstateFilter = Omit<ClientFilter, 'state'>;

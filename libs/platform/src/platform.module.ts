@@ -4,13 +4,14 @@ import { ConfigModule, KeyshiftConfig } from '@keyshift/config';
 import { CryptoModule } from '@keyshift/crypto';
 import { DatabaseModule } from '@keyshift/database';
 import { AuditModule } from '@keyshift/features/audit/audit.module';
+import { KeyCustodyModule } from '@keyshift/features/keys/key-custody.module';
 import { RepositoriesModule } from '@keyshift/features/repositories.module';
 import { OutboundModule } from '@keyshift/outbound';
 import { QueueModule } from '@keyshift/queue';
 
 /**
  * What every Keyshift process stands on: validated config, clock and logger, the cipher,
- * PostgreSQL, Redis queues, the outbound HTTP guard and the audit log. The API and the worker
+ * PostgreSQL and the repositories, Redis queues, the outbound HTTP guard, the audit log and key custody. The API and the worker
  * (and tests that build a slice of either) import this, then the features they serve.
  */
 @Module({})
@@ -27,6 +28,7 @@ export class PlatformModule {
         QueueModule,
         OutboundModule,
         AuditModule,
+        KeyCustodyModule,
       ],
     };
   }

@@ -6,7 +6,7 @@
 
 import { buffer } from 'node:stream/consumers';
 import PDFDocument from 'pdfkit';
-import { requiredTags } from '../../clients/client-filter';
+import { requiredTags } from '../../ports/client-filter';
 import type { ControlFinding, EstateFailure, EstateFilter, EstateSummary } from '../estate-summary';
 import { auditVerificationLine } from '../estate-controls';
 import {
