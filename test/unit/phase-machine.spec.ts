@@ -186,7 +186,13 @@ describe('phase machine: every phase × state × paused × event, against the ha
       event.type === 'transient_failure' ? event.retryAt : event.type === 'awaiting' ? event.recheckAt : undefined;
     const checkAt = retry ? 'now' : then.checkAt;
     expect(next.nextCheckAt).toEqual(
-      notDue || checkAt === 'never' ? null : checkAt === 'now' ? NOW : (eventTime === undefined ? 'no event time' : eventTime),
+      notDue || checkAt === 'never'
+        ? null
+        : checkAt === 'now'
+          ? NOW
+          : eventTime === undefined
+            ? 'no event time'
+            : eventTime,
     );
 
     // Cutover confirmation: a retried cutover needs a fresh one.

@@ -215,20 +215,18 @@ export const TABLE: EventRule[] = [
     paused: '-  -  P  -  -  -',
     then: { ...WORKER, reason: 'cleared', checkAt: 'now' },
   },
-  ...(['operator', 'system'] as const).map(
-    (by): EventRule => ({
-      // Only a done gate advances, one phase; never while paused; never past completed.
-      name: `advance by ${by}`,
-      event: { type: 'advance', by },
-      unpaused: 'G  G  G  G  G  +P',
-      paused: NONE,
-      then: ENTER,
-      phases: {
-        [Phase.SenderConstraint]: { unpaused: 'G  G  G  G  G  +D', paused: NONE, then: { checkAt: 'never' } },
-        [Phase.Completed]: refusedEverywhere,
-      },
-    }),
-  ),
+  ...(['operator', 'system'] as const).map((by): EventRule => ({
+    // Only a done gate advances, one phase; never while paused; never past completed.
+    name: `advance by ${by}`,
+    event: { type: 'advance', by },
+    unpaused: 'G  G  G  G  G  +P',
+    paused: NONE,
+    then: ENTER,
+    phases: {
+      [Phase.SenderConstraint]: { unpaused: 'G  G  G  G  G  +D', paused: NONE, then: { checkAt: 'never' } },
+      [Phase.Completed]: refusedEverywhere,
+    },
+  })),
   {
     // Only in the cutover phase, only once, not while a worker acts, not once done or failed.
     name: 'cutover_confirmed',
