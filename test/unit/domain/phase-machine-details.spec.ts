@@ -293,6 +293,18 @@ describe('phase machine: entering a phase', () => {
     expect(out).toMatchObject({ ok: true, next: { phase: Phase.SecretRevocation, cutoverConfirmedAt: null } });
   });
 
+  it('clears a confirmation on resuming a failed cutover only, not a failed phase elsewhere', () => {
+    const failed = (phase: Phase) => client({ phase, state: PhaseState.Failed, cutoverConfirmedAt: NOW });
+    expect(decide(failed(Phase.Cutover), { type: 'resume' }, NOW, POLICY)).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Pending, cutoverConfirmedAt: null, attempts: 0 },
+    });
+    expect(decide(failed(Phase.KeyRegistration), { type: 'resume' }, NOW, POLICY)).toMatchObject({
+      ok: true,
+      next: { state: PhaseState.Pending, cutoverConfirmedAt: NOW, attempts: 0 },
+    });
+  });
+
   it('throws on an event it does not know', () => {
     expect(() => decide(client(), { type: 'reboot' } as never, NOW, POLICY)).toThrow('Unreachable case');
   });
