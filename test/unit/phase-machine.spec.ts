@@ -13,6 +13,7 @@ import {
   PhaseEvent,
   PhaseState,
 } from '@keyshift/domain';
+import { COLUMNS, EventRule, PHASE_KEYS, PhaseKey, Rows, TABLE, Then } from './phase-machine.table';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const POLICY: GatePolicy = {
@@ -70,21 +71,147 @@ const ALL_EVENTS: PhaseEvent[] = [
 
 const indexOf = (p: Phase) => PHASE_ORDER.indexOf(p);
 
-describe('phase machine: every phase × state × paused × event', () => {
-  const cases = PHASE_ORDER.flatMap((phase) =>
-    ALL_STATES.flatMap((state) =>
-      [false, true].flatMap((paused) => ALL_EVENTS.map((event) => ({ phase, state, paused, event }))),
+describe('phase machine: every phase × state × paused × event, against the hand-written table', () => {
+  const CONFIRMED_AT = new Date(NOW.getTime() - 300_000);
+  const EARLIER_REASON = 'earlier note';
+  const STATE_OF: Record<string, PhaseState> = {
+    P: PhaseState.Pending,
+    R: PhaseState.Running,
+    W: PhaseState.Waiting,
+    B: PhaseState.Blocked,
+    F: PhaseState.Failed,
+    D: PhaseState.Done,
+  };
+
+  const tableClient = (key: PhaseKey, state: PhaseState, paused: boolean) =>
+    aSnapshot({
+      phase: key === 'cutover_unconfirmed' ? Phase.Cutover : key,
+      state,
+      paused,
+      attempts: 2,
+      reason: EARLIER_REASON,
+      cutoverConfirmedAt: key === Phase.Cutover ? CONFIRMED_AT : null,
+    });
+
+  const rowsFor = (rule: EventRule, key: PhaseKey): Rows => rule.phases?.[key] ?? rule;
+  const cellsOf = (row: string) => {
+    const cells = row.trim().split(/\s+/);
+    if (cells.length !== COLUMNS.length) throw new Error(`table row "${row}" has ${cells.length} cells`);
+    return cells;
+  };
+
+  it('has a row for every event type the machine knows, for every phase and state', () => {
+    const types = new Set(TABLE.map((r) => r.event.type));
+    expect([...types].sort()).toEqual(
+      [
+        'start',
+        'evidence',
+        'awaiting',
+        'change_confirmed',
+        'transient_failure',
+        'retries_exhausted',
+        'needs_person',
+        'lease_expired',
+        'advance',
+        'cutover_confirmed',
+        'rollback',
+        'pause',
+        'resume',
+      ].sort(),
+    );
+    expect([...new Set(COLUMNS)].sort()).toEqual([...ALL_STATES].sort());
+    expect(PHASE_KEYS.filter((k) => k !== 'cutover_unconfirmed')).toEqual(PHASE_ORDER);
+  });
+
+  const cases = TABLE.flatMap((rule) =>
+    PHASE_KEYS.flatMap((key) =>
+      [false, true].flatMap((paused) =>
+        COLUMNS.map((state, column) => ({
+          rule,
+          key,
+          state,
+          paused,
+          cell: cellsOf(paused ? rowsFor(rule, key).paused : rowsFor(rule, key).unpaused)[column],
+        })),
+      ),
     ),
   );
 
-  it.each(cases)('$phase/$state paused=$paused on $event.type', ({ phase, state, paused, event }) => {
-    const client = aSnapshot({ phase, state, paused, cutoverConfirmedAt: phase === Phase.Cutover ? NOW : null });
+  it.each(cases)('$key/$state paused=$paused on $rule.name → $cell', ({ rule, key, state, paused, cell }) => {
+    const { event } = rule;
+    const client = tableClient(key, state, paused);
+    const { phase } = client;
     const decision = decide(client, event, NOW, POLICY);
-    if (!decision.ok) {
-      expect(decision.message.length).toBeGreaterThan(0);
+
+    if (cell === '-' || cell === 'G') {
+      expect(decision).toMatchObject({
+        ok: false,
+        refusal: cell === 'G' ? 'gate_not_met' : 'transition_not_allowed',
+        message: expect.stringMatching(/\w/),
+      });
       return;
     }
-    const { next } = decision;
+    if (!decision.ok) throw new Error(`expected ${cell}, refused: ${decision.message}`);
+    const { next, effects } = decision;
+    const then: Then = { ...rule.then, ...rowsFor(rule, key).then };
+
+    // Phase and state.
+    const retry = cell === 'retry';
+    const move = retry ? '' : cell.length === 2 ? cell[0] : '';
+    const expectedPhase =
+      move === '+' ? PHASE_ORDER[indexOf(phase) + 1] : move === '-' ? PHASE_ORDER[indexOf(phase) - 1] : phase;
+    const expectedState = retry ? PhaseState.Pending : STATE_OF[cell[cell.length - 1]];
+    expect({ phase: next.phase, state: next.state }).toEqual({ phase: expectedPhase, state: expectedState });
+
+    // Paused.
+    const expectedPaused = then.paused === 'kept' ? paused : then.paused;
+    expect(next.paused).toBe(expectedPaused);
+
+    // Attempts: a retried phase starts counting again.
+    const attempts = retry ? 'reset' : then.attempts;
+    expect(next.attempts).toBe(attempts === 'kept' ? 2 : attempts === 'plus one' ? 3 : 0);
+
+    // Reason.
+    const reason = retry ? 'cleared' : then.reason;
+    if (reason instanceof RegExp) expect(next.reason).toMatch(reason);
+    else
+      expect(next.reason).toBe(
+        reason === 'cleared' ? null : reason === 'kept' ? EARLIER_REASON : (event as { reason: string }).reason,
+      );
+
+    // When the reconciler looks again: never for a paused client, nor for one running, blocked or failed.
+    const notDue =
+      expectedPaused || [PhaseState.Running, PhaseState.Blocked, PhaseState.Failed].includes(expectedState);
+    const eventTime =
+      event.type === 'transient_failure' ? event.retryAt : event.type === 'awaiting' ? event.recheckAt : undefined;
+    const checkAt = retry ? 'now' : then.checkAt;
+    expect(next.nextCheckAt).toEqual(
+      notDue || checkAt === 'never'
+        ? null
+        : checkAt === 'now'
+          ? NOW
+          : eventTime === undefined
+            ? 'no event time'
+            : eventTime,
+    );
+
+    // Cutover confirmation: a retried cutover needs a fresh one.
+    const confirmation = retry ? (phase === Phase.Cutover ? 'cleared' : 'kept') : then.cutoverConfirmedAt;
+    expect(next.cutoverConfirmedAt).toEqual(
+      confirmation === 'now' ? NOW : confirmation === 'cleared' ? null : client.cutoverConfirmedAt,
+    );
+    expect(next.phaseEnteredAt).toEqual(then.phaseEnteredAt === 'now' ? NOW : client.phaseEnteredAt);
+
+    // Effects.
+    const expectedEffects =
+      then.effects === 'run_phase'
+        ? [{ type: 'run_phase', phase }]
+        : then.effects === 'revert_at_server'
+          ? [{ type: 'revert_at_server', from: phase, to: expectedPhase }]
+          : then.effects;
+    expect(effects).toEqual(expectedEffects);
+
+    // The invariants, stated once more independently of the table.
     const step = indexOf(next.phase) - indexOf(phase);
     // No phase is ever skipped; only advance moves forward, only rollback moves back.
     if (event.type === 'advance') expect(step).toBe(1);
@@ -102,7 +229,7 @@ describe('phase machine: every phase × state × paused × event', () => {
     if ([PhaseState.Blocked, PhaseState.Failed, PhaseState.Running].includes(next.state))
       expect(next.nextCheckAt).toBeNull();
     // The secret is shredded only on revocation evidence.
-    if (decision.effects.some((e) => e.type === 'shred_secret')) {
+    if (effects.some((e) => e.type === 'shred_secret')) {
       expect(phase).toBe(Phase.SecretRevocation);
       expect(event).toMatchObject({
         type: 'evidence',

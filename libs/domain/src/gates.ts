@@ -100,6 +100,7 @@ export function judge(phase: Phase, evidence: Evidence, ctx: GateContext, policy
         reason:
           `soaking: secret ${evidence.secretSuccesses}/${minSuccesses}, key ${evidence.keySuccesses}/${minSuccesses}, ` +
           `window ends ${soakEndsAt.toISOString()}${evidence.note ? `; ${evidence.note}` : ''}`,
+        // Stryker disable next-line EqualityOperator: equivalent; when the two are equal either branch gives the same instant
         recheckAt: enough && soakEndsAt < nextRound ? soakEndsAt : nextRound,
         until: 'timer',
       };
