@@ -3,7 +3,7 @@
  *
  * A feature (libs/features/<name>/) may import another feature only through what that feature
  * declares for others: its repositories, entities, ports (`*.port.ts`, server-connector.ts,
- * phase-executor.ts), DTO/view types and Nest modules (wiring). Services, handlers and executors
+ * `*.port.ts`), DTO/view types and Nest modules (wiring). Services, handlers and executors
  * stay private to their feature. Module cycles are refused everywhere.
  *
  * Violations that existed when the rule arrived are listed in .dependency-cruiser-known-violations.json
@@ -38,7 +38,6 @@ module.exports = {
           '^libs/features/$1/',
           '\\.(repository|entity|port|module|dto)\\.ts$',
           '^libs/features/connectors/server-connector\\.ts$',
-          '^libs/features/reconcile/phase-executor\\.ts$',
           '^libs/features/repositories\\.module\\.ts$',
           '^libs/features/ports/',
           // Declared for every controller and service: who is calling, and the guards' decorators.

@@ -6,7 +6,7 @@ import { AuthorizationServersService } from '@keyshift/features/authorization-se
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { ClientTransitions } from '@keyshift/features/clients/client-transitions.service';
-import { PHASE_EXECUTORS, PhaseExecutor } from '@keyshift/features/ports/phase-executor.port';
+import { PHASE_EXECUTORS, PhaseExecutor } from '@keyshift/features/clients/phase-executor.port';
 import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
 import { PeriodicJobs } from '@keyshift/queue';

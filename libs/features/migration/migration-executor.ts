@@ -1,7 +1,7 @@
 import { Phase, PhaseEvent } from '@keyshift/domain';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
-import { PhaseExecutor } from '../ports/phase-executor.port';
+import { PhaseExecutor } from '../clients/phase-executor.port';
 import { PhaseStop, PhaseWork } from './phase-work';
 
 /** A phase executor for phases 2 to 6: loads the server, runs the phase, turns a PhaseStop into its event. */

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { ClientEntity } from '../clients/client.entity';
 import { ClientTransitions, TransitionResult } from '../clients/client-transitions.service';
-import { PHASE_EXECUTORS, PhaseExecutor } from '../ports/phase-executor.port';
+import { PHASE_EXECUTORS, PhaseExecutor } from '../clients/phase-executor.port';
 
 const WRITE_BACK_ATTEMPTS = 3;
 

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthorizationServersModule } from '../authorization-servers/authorization-servers.module';
 import { ClientsModule } from '../clients/clients.module';
 import { MIGRATION_EXECUTORS, MigrationModule } from '../migration/migration.module';
-import { PHASE_EXECUTORS } from '../ports/phase-executor.port';
+import { PHASE_EXECUTORS } from '../clients/phase-executor.port';
 import { VendorCheckExecutor, VendorCheckModule } from '../vendor-check/vendor-check.module';
 import { ReconcileClientHandler } from './reconcile-client.handler';
 import { ReconcileSweepHandler } from './reconcile-sweep.handler';

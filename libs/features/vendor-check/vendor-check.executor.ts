@@ -7,7 +7,7 @@ import { JobName, JobQueue } from '@keyshift/queue';
 import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
-import { PhaseExecutor } from '../ports/phase-executor.port';
+import { PhaseExecutor } from '../clients/phase-executor.port';
 
 /**
  * Phase 1: judges the client's target against the capabilities its server advertised. Uses

@@ -1,9 +1,9 @@
 import { Phase, PhaseEvent } from '@keyshift/domain';
-import { ClientEntity } from '../clients/client.entity';
+import { ClientEntity } from './client.entity';
 
 /**
- * The port between the reconcile loop and the features that carry out phases (vendor check,
- * migration): it lives outside both so that neither imports the other.
+ * The port between the reconcile loop and the features that carry out a client's phases (vendor
+ * check, migration): declared by the clients feature, so that neither side imports the other.
  *
  * Carries out one phase for one leased client and reports what happened as a phase-machine event
  * (evidence, a transient failure, or a need for a person). Later features register one per phase.
