@@ -3,7 +3,7 @@
  *
  * A feature (libs/features/<name>/) may import another feature only through what that feature
  * declares for others: its repositories, entities, ports (`*.port.ts`, server-connector.ts,
- * `*.port.ts`), DTO/view types and Nest modules (wiring). Services, handlers and executors
+ * libs/features/ports/), DTO/view types and Nest modules (wiring). Services, handlers and executors
  * stay private to their feature. Module cycles are refused everywhere.
  *
  * Violations that existed when the rule arrived are listed in .dependency-cruiser-known-violations.json

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, encodeCursor, Page } from '@keyshift/common';
-import { AuditEventRow, AuditRepository } from './audit.repository';
+import { AuditEventRow, AuditRepository, EventFilter } from './audit.repository';
 
 export interface AuditEventView {
   seq: string;
@@ -15,13 +15,8 @@ export interface AuditEventView {
   hash: string;
 }
 
-export interface AuditFilter {
-  subjectType?: string;
-  subjectId?: string;
-  action?: string;
-  actor?: string;
-  since?: Date;
-  until?: Date;
+/** The repository's filter, paged by the API's opaque cursor instead of a raw seq. */
+export interface AuditFilter extends Omit<EventFilter, 'afterSeq'> {
   /** The nextCursor of the previous page. */
   cursor?: string;
   limit: number;
