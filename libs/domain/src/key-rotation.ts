@@ -1,8 +1,10 @@
+import { retriesExhausted } from './retry-and-confirmation';
+
 /**
  * A key rotation as data: which step follows which, what each step does to the keys, when the
  * next one may run, and what a failure or a person's resume does. Pure: KeyRotationSteps (libs/
  * features/keys) performs the effects, persists the result under the row's version and schedules
- * the next step; the property tests (test/unit/key-rotation.spec.ts) hold the machine to its
+ * the next step; the property tests (test/unit/domain/key-rotation.spec.ts) hold the machine to its
  * invariants (the old key is never retired before the new one is published and active, …).
  *
  *   create -> publish -> (overlap) -> test -> promote -> (overlap) -> retire -> done
@@ -91,7 +93,7 @@ export function afterRotationFailure(
   return {
     status: 'failed',
     attempts: next,
-    retryInMs: next < maxAttempts ? Math.min(MAX_ROTATION_BACKOFF_MS, 2_000 * 2 ** (next - 1)) : null,
+    retryInMs: retriesExhausted(next, maxAttempts) ? null : Math.min(MAX_ROTATION_BACKOFF_MS, 2_000 * 2 ** (next - 1)),
   };
 }
 

@@ -43,7 +43,7 @@ function quotedKey(key: string): string {
  * (the reports bench's event mix, 781 bytes each) measured 74.7k to 99.3k events/s here against
  * json-canonicalize's 45.3k to 47.3k (1.58x to 2.19x), i.e. 7.8 to 12 s more CPU per 1M events,
  * 3.9 to 6 s of wall time on the two verify workers: the 1M-event full verify (15.6 to 18.5 s)
- * would miss its < 20 s target. test/unit/canonicalize.spec.ts checks (fast-check) that both
+ * would miss its < 20 s target. test/unit/audit-chain.spec.ts checks (fast-check) that both
  * write the same bytes.
  */
 export function canonicalJson(value: unknown): string {
