@@ -1,9 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditRepository } from './audit/audit.repository';
+import { AuthorizationServersRepository } from './authorization-servers/authorization-servers.repository';
 import { CampaignsRepository } from './campaigns/campaigns.repository';
 import { ClientsRepository } from './clients/clients.repository';
 import { KeysRepository } from './keys/keys.repository';
 import { ProbesRepository } from './probes/probes.repository';
+import { RegistrationExchangesRepository } from './connectors/registration-exchanges.repository';
 
 /**
  * Every aggregate's repository, provided once for every process. Global so that a feature injects
@@ -14,12 +16,14 @@ const REPOSITORIES = [
   // clients, campaigns, authorization servers, api tokens
   ClientsRepository,
   CampaignsRepository,
+  AuthorizationServersRepository,
 
   // keys, probes, signing keys
   KeysRepository,
   ProbesRepository,
 
   // connectors: registration exchanges
+  RegistrationExchangesRepository,
 
   // audit and reports
   AuditRepository,

@@ -8,6 +8,7 @@ import { AuthorizationServersService } from '@keyshift/features/authorization-se
 import { ClientSecrets } from '@keyshift/features/clients/client-secrets.service';
 import { ClientsModule } from '@keyshift/features/clients/clients.module';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
+import { ConnectorsModule } from '@keyshift/features/connectors/connectors.module';
 import { DataSource } from 'typeorm';
 import { aClient, anAuthorizationServer } from '../support/factories';
 import { createTestDatabase, TestDatabase, testConfig } from '../support/test-env';
@@ -21,7 +22,8 @@ describe('ClientSecrets: the only way to open a sealed secret', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     app = await Test.createTestingModule({
-      imports: [PlatformModule.forRoot(testConfig(db)), ClientsModule, AuthorizationServersModule],
+      // ConnectorsModule: the connector catalog the authorization server service validates types against.
+      imports: [PlatformModule.forRoot(testConfig(db)), ClientsModule, ConnectorsModule, AuthorizationServersModule],
     }).compile();
   });
   afterAll(async () => {

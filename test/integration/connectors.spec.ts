@@ -4,8 +4,9 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import { ClientsService } from '@keyshift/features/clients/clients.service';
+import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import { ManualConnector } from '@keyshift/features/connectors/manual.connector';
-import { Rfc7592Connector } from '@keyshift/features/connectors/rfc7592.connector';
+import { Registrar } from '@keyshift/features/connectors/registrar';
 import { ConnectorError } from '@keyshift/features/connectors/server-connector';
 import { ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
 import { ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
@@ -19,13 +20,17 @@ import { createTestDatabase, TestDatabase, testConfig } from '../support/test-en
 
 const operator = { tokenId: 't', name: 'ops', role: Role.Operator };
 
-/** The RFC 7592 connector against the real oidc-provider, which rotates the registration access token on every PUT. */
+/**
+ * The RFC 7592 connector, through the Registrar that journals, seals and audits around it, against the
+ * real oidc-provider, which rotates the registration access token on every PUT.
+ */
 describe('connectors', () => {
   let db: TestDatabase;
   let as: TestAuthorizationServer;
   let worker: TestingModule;
   let ds: DataSource;
   let serverId: string;
+  let server: AuthorizationServerEntity;
 
   beforeAll(async () => {
     [db, as] = await Promise.all([createTestDatabase(), startTestAuthorizationServer()]);
@@ -34,6 +39,7 @@ describe('connectors', () => {
     }).compile();
     ds = worker.get(DataSource);
     serverId = await discoveredServer(worker, as.issuer);
+    server = await ds.getRepository(AuthorizationServerEntity).findOneByOrFail({ id: serverId });
   });
   afterAll(async () => {
     await worker.close();
@@ -52,7 +58,7 @@ describe('connectors', () => {
       }) as never,
       operator,
     );
-    return { client: { clientRowId: view.id, clientId: reg.client_id }, reg };
+    return { client: { id: view.id, clientId: reg.client_id }, reg };
   }
   const tokenFingerprint = async (id: string) =>
     (await ds.query('SELECT registration_access_token_fingerprint AS f FROM clients WHERE id = $1', [id]))[0].f as
@@ -61,41 +67,51 @@ describe('connectors', () => {
     worker.get(ProbeRunner).run({ clientRowId, method, dpop: false, purpose: 'test' });
 
   it('reads, switches the method atomically with the key inline, stores each rotated token, and deletes', async () => {
-    const rfc7592 = worker.get(Rfc7592Connector);
+    const registrar = worker.get(Registrar);
     const { client, reg } = await managedClient();
-    const read = await rfc7592.read(client);
+    const read = await registrar.read(client, server);
     expect(read).toMatchObject({ client_id: reg.client_id, token_endpoint_auth_method: 'client_secret_basic' });
     expect(read).not.toHaveProperty('client_secret');
     expect(read).not.toHaveProperty('registration_access_token');
 
-    const key = await insertActiveKey(worker, client.clientRowId);
-    const before = await tokenFingerprint(client.clientRowId);
-    const switched = await rfc7592.update(client, {
-      token_endpoint_auth_method: 'private_key_jwt',
-      token_endpoint_auth_signing_alg: 'ES256',
-      jwks: { keys: [key.publicJwk] },
-    });
+    const key = await insertActiveKey(worker, client.id);
+    const before = await tokenFingerprint(client.id);
+    const switched = await registrar.update(
+      client,
+      server,
+      'original',
+      {
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [key.publicJwk] },
+      },
+      { authMethod: 'private_key_jwt' },
+    );
     expect(switched).toMatchObject({ kind: 'applied', metadata: { token_endpoint_auth_method: 'private_key_jwt' } });
-    expect(await tokenFingerprint(client.clientRowId)).not.toBe(before); // rotated by the server, stored by Keyshift
-    expect(await probe(client.clientRowId, ProbeMethod.PrivateKeyJwt)).toMatchObject({
+    expect(await tokenFingerprint(client.id)).not.toBe(before); // rotated by the server, stored by Keyshift
+    expect(await probe(client.id, ProbeMethod.PrivateKeyJwt)).toMatchObject({
       outcome: ProbeOutcome.Ok,
       kid: key.kid,
     });
-    expect(await probe(client.clientRowId, ProbeMethod.ClientSecretBasic)).toMatchObject({
+    expect(await probe(client.id, ProbeMethod.ClientSecretBasic)).toMatchObject({
       outcome: ProbeOutcome.Rejected,
       errorCode: 'invalid_client',
     });
 
+    // The state the change leads to is recorded with it.
+    const [{ registration_state: recorded }] = await ds.query('SELECT registration_state FROM clients WHERE id = $1', [
+      client.id,
+    ]);
+    expect(recorded).toEqual({ authMethod: 'private_key_jwt' });
+
     // The stored (rotated) token works for the next change.
-    await rfc7592.update(client, { dpop_bound_access_tokens: true });
-    expect(await rfc7592.read(client)).toMatchObject({
+    await registrar.update(client, server, 'original', { dpop_bound_access_tokens: true }, null);
+    expect(await registrar.read(client, server)).toMatchObject({
       dpop_bound_access_tokens: true,
       token_endpoint_auth_method: 'private_key_jwt',
     });
     const events = (
-      await worker
-        .get(AuditLog)
-        .list({ subjectId: client.clientRowId, action: 'client.registration_updated', limit: 5 })
+      await worker.get(AuditLog).list({ subjectId: client.id, action: 'client.registration_updated', limit: 5 })
     ).items;
     expect(events.map((e) => e.after)).toContainEqual({
       change: {
@@ -110,12 +126,12 @@ describe('connectors', () => {
     });
     expect(JSON.stringify(events)).not.toContain(reg.registration_access_token);
 
-    await rfc7592.remove(client);
-    expect(await tokenFingerprint(client.clientRowId)).toBeNull();
-    expect(await probe(client.clientRowId, ProbeMethod.PrivateKeyJwt)).toMatchObject({
+    await registrar.remove(client, server, 'original', null);
+    expect(await tokenFingerprint(client.id)).toBeNull();
+    expect(await probe(client.id, ProbeMethod.PrivateKeyJwt)).toMatchObject({
       outcome: ProbeOutcome.Rejected,
     });
-    await expect(rfc7592.read(client)).rejects.toMatchObject({
+    await expect(registrar.read(client, server)).rejects.toMatchObject({
       transient: false,
       message: expect.stringContaining('no registration access token'),
     });
@@ -124,8 +140,8 @@ describe('connectors', () => {
   it('reports a refused token as needing a person, without the token in the message', async () => {
     const { client } = await managedClient({ registrationAccessToken: 'not-the-token' });
     const error = (await worker
-      .get(Rfc7592Connector)
-      .read(client)
+      .get(Registrar)
+      .read(client, server)
       .catch((e: unknown) => e)) as ConnectorError;
     expect(error).toBeInstanceOf(ConnectorError);
     expect(error).toMatchObject({ transient: false, httpStatus: 401 });
@@ -136,11 +152,27 @@ describe('connectors', () => {
   it('refuses metadata the server rejects, as needing a person', async () => {
     const { client } = await managedClient();
     const error = (await worker
-      .get(Rfc7592Connector)
-      .update(client, { token_endpoint_auth_method: 'private_key_jwt' })
+      .get(Registrar)
+      .update(
+        client,
+        server,
+        'original',
+        { token_endpoint_auth_method: 'private_key_jwt' },
+        { authMethod: 'private_key_jwt' },
+      )
       .catch((e: unknown) => e)) as ConnectorError;
     expect(error).toMatchObject({ transient: false, httpStatus: 400 });
     expect(error.message).toMatch(/invalid_client_metadata/);
+    // Refused at the server: the journal says so, and nothing was recorded as done.
+    const [exchange] = await ds.query(
+      'SELECT status, resolution FROM registration_exchanges WHERE client_row_id = $1',
+      [client.id],
+    );
+    expect(exchange).toEqual({ status: 'refused', resolution: expect.stringMatching(/invalid_client_metadata/) });
+    const [{ registration_state: state }] = await ds.query('SELECT registration_state FROM clients WHERE id = $1', [
+      client.id,
+    ]);
+    expect(state).toEqual({});
   });
 
   it('never takes a successor registration_client_uri outside the registration endpoint, so its token goes nowhere else', async () => {
@@ -162,9 +194,10 @@ describe('connectors', () => {
     try {
       const { client } = await managedClient();
       const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/reg`;
+      const elsewhereServer = { ...server, capabilities: { ...server.capabilities!, registrationEndpoint: url } };
       const error = (await worker
-        .get(Rfc7592Connector)
-        .registerSuccessor(client, url, { client_name: 'x' })
+        .get(Registrar)
+        .register(client, elsewhereServer, { client_name: 'x' }, null)
         .catch((e: unknown) => e)) as ConnectorError;
       expect(error).toBeInstanceOf(ConnectorError);
       expect(error).toMatchObject({ transient: false });
@@ -172,7 +205,7 @@ describe('connectors', () => {
       expect(error.message).not.toContain('successor-token');
       const [row] = await ds.query(
         'SELECT successor_client_id, successor_registration_access_token_ciphertext AS t FROM clients WHERE id = $1',
-        [client.clientRowId],
+        [client.id],
       );
       expect(row).toEqual({ successor_client_id: null, t: null });
       expect(hits).toEqual([]);
@@ -183,7 +216,13 @@ describe('connectors', () => {
 
   it('the manual connector hands the change to an operator, word for word', async () => {
     const result = await worker.get(ManualConnector).update(
-      { clientRowId: 'x', clientId: 'billing-api' },
+      {
+        server: { id: serverId, issuer: as.issuer, tokenEndpoint: null, registrationEndpoint: null },
+        clientId: 'billing-api',
+        registration: 'original',
+        registrationClientUri: null,
+        registrationAccessToken: null,
+      },
       {
         token_endpoint_auth_method: 'private_key_jwt',
         token_endpoint_auth_signing_alg: 'ES256',

@@ -1,3 +1,4 @@
+import { ModuleMetadata } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
@@ -39,7 +40,15 @@ export interface MigrationRig {
   close(): Promise<void>;
 }
 
-export async function startMigrationRig(env: Record<string, string> = {}): Promise<MigrationRig> {
+export interface RigOptions {
+  /** Modules the worker gets besides WorkerModule (a test's own connector, say). */
+  imports?: ModuleMetadata['imports'];
+}
+
+export async function startMigrationRig(
+  env: Record<string, string> = {},
+  options: RigOptions = {},
+): Promise<MigrationRig> {
   const port = await freePort();
   const [db, as] = await Promise.all([createTestDatabase(), startTestAuthorizationServer()]);
   const config = testConfig(db, {
@@ -58,7 +67,9 @@ export async function startMigrationRig(env: Record<string, string> = {}): Promi
   const api = await createApiApp(config);
   await api.listen(port, '127.0.0.1');
   const startWorker = async () => {
-    const w = await Test.createTestingModule({ imports: [WorkerModule.register(config)] }).compile();
+    const w = await Test.createTestingModule({
+      imports: [WorkerModule.register(config), ...(options.imports ?? [])],
+    }).compile();
     await w.init();
     return w;
   };

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { generateKeyPair, generateProof } from 'dpop';
-import { CLIENT_KEY_ALGS, SIGNING_ALGS, usableDpopAlg, vendorSupport } from '@keyshift/domain';
+import { CLIENT_KEY_ALGS, ConnectorFacts, SIGNING_ALGS, usableDpopAlg, vendorSupport } from '@keyshift/domain';
 import { KeyAlgorithm } from '@keyshift/features/keys/key-algorithms';
 import { NodeKeyGenerator } from '@keyshift/features/keys/key-generator';
 import { buildClientAssertion } from '@keyshift/features/probes/client-assertion';
@@ -66,14 +66,29 @@ describe('one signing-alg table for the vendor check and the signers', () => {
       dpopSigningAlgs: ['EdDSA'],
       registrationEndpoint: 'https://as.example.com/reg',
     };
-    const target = { authMethod: 'private_key_jwt', senderConstraint: 'dpop' as const, connector: 'rfc7592' as const };
-    expect(vendorSupport(caps, target)).toEqual({
+    const target = { authMethod: 'private_key_jwt', senderConstraint: 'dpop' as const, strategy: 'in_place' as const };
+    const connector: ConnectorFacts = {
+      capabilities: {
+        automated: true,
+        readable: true,
+        credential: 'registration_access_token',
+        overlappingMethods: false,
+        keyDelivery: ['jwks_uri'],
+        secretRetirement: 'method_switch',
+        canRegister: true,
+        canDelete: true,
+        senderConstraints: { dpop: true, mtls: false },
+        assertion: { audiences: ['issuer'], maxLifetimeSeconds: null, algs: null, typ: null },
+      },
+      assertion: { audience: 'issuer', lifetimeSeconds: 60 },
+    };
+    expect(vendorSupport(caps, target, connector)).toEqual({
       kind: 'vendor_support',
       supported: false,
       missing: ['DPoP with a proof alg Keyshift signs with (ES256, Ed25519, PS256, RS256)'],
     });
     // EdDSA stays fine for client assertions, where jose writes it.
-    expect(vendorSupport({ ...caps, dpopSigningAlgs: ['Ed25519'] }, target)).toEqual({
+    expect(vendorSupport({ ...caps, dpopSigningAlgs: ['Ed25519'] }, target, connector)).toEqual({
       kind: 'vendor_support',
       supported: true,
     });

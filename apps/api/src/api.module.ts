@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { KeyshiftConfig } from '@keyshift/config';
 import { ApiTokensModule } from '@keyshift/features/api-tokens/api-tokens.module';
 import { AuditHttpModule } from '@keyshift/features/audit/audit-http.module';
+import { ConnectorsModule } from '@keyshift/features/connectors/connectors.module';
 import { AuthorizationServersHttpModule } from '@keyshift/features/authorization-servers/authorization-servers-http.module';
 import { ClientsHttpModule } from '@keyshift/features/clients/clients-http.module';
 import { ProbesHttpModule } from '@keyshift/features/probes/probes-http.module';
@@ -25,6 +26,8 @@ export class ApiModule {
         PlatformModule.forRoot(config),
         MetricsModule,
         ApiTokensModule,
+        // The connector catalog, which the authorization server API validates connector types against.
+        ConnectorsModule,
         AuthorizationServersHttpModule,
         ClientsHttpModule,
         ProbesHttpModule,

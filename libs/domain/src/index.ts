@@ -4,6 +4,7 @@ export * from './gates';
 export * from './phase-machine';
 export * from './phases';
 export * from './signing-algs';
+export * from './connector-capabilities';
 export * from './vendor-support';
 export * from './evidence-probes';
 export * from './campaign-waves';

@@ -1,3 +1,5 @@
+import type { ConnectorCapabilities } from './connector-capabilities';
+import { CLIENT_ASSERTION_TYP } from './connector-capabilities';
 import { Evidence } from './evidence';
 import { SIGNING_ALGS, usableAlg, usableDpopAlg } from './signing-algs';
 
@@ -11,28 +13,77 @@ export interface AdvertisedCapabilities {
 export interface MigrationTarget {
   authMethod: string;
   senderConstraint: 'dpop' | 'none';
-  connector: 'rfc7592' | 'manual';
+  strategy: 'in_place' | 'successor';
+}
+
+/** How Keyshift is set up to sign client assertions for the server (its profile). */
+export interface AssertionSettings {
+  audience: 'issuer' | 'token_endpoint';
+  /** The lifetime Keyshift's assertions have there (assertionLifetimeSeconds). */
+  lifetimeSeconds: number;
+}
+
+/** What the connector for the server can do, and how Keyshift is set up to speak to it. */
+export interface ConnectorFacts {
+  capabilities: ConnectorCapabilities;
+  assertion: AssertionSettings;
 }
 
 /**
- * Phase 1's evidence: does what the server advertises cover what this client's migration needs?
- * Names each missing piece, in words a vendor-escalation ticket can quote.
+ * Phase 1's evidence: do the server's advertised capabilities and its connector's cover what this
+ * client's migration needs? Names each missing piece, in words a vendor-escalation ticket can quote.
  */
-export function vendorSupport(caps: AdvertisedCapabilities, target: MigrationTarget): Evidence {
+export function vendorSupport(
+  caps: AdvertisedCapabilities,
+  target: MigrationTarget,
+  connector: ConnectorFacts,
+): Evidence {
+  const c = connector.capabilities;
   const missing: string[] = [];
   if (!caps.tokenEndpointAuthMethods.includes(target.authMethod)) {
     missing.push(`token_endpoint_auth_method ${target.authMethod}`);
   }
-  if (target.authMethod === 'private_key_jwt' && !usableAlg(caps.tokenEndpointAuthSigningAlgs)) {
-    missing.push(`a client assertion alg Keyshift signs with (${SIGNING_ALGS.clientAssertion.join(', ')})`);
-  }
+  if (target.authMethod === 'private_key_jwt') missing.push(...assertionGaps(caps, connector));
   if (target.senderConstraint === 'dpop' && !usableDpopAlg(caps.dpopSigningAlgs)) {
     missing.push(`DPoP with a proof alg Keyshift signs with (${SIGNING_ALGS.dpopProof.join(', ')})`);
   }
-  if (target.connector === 'rfc7592' && !caps.registrationEndpoint) {
-    missing.push('registration_endpoint (RFC 7591), needed by the rfc7592 connector');
+  if (target.senderConstraint === 'dpop' && !c.senderConstraints.dpop) {
+    missing.push('a way for the connector to require DPoP-bound tokens for the client');
+  }
+  if (c.automated && c.keyDelivery.length === 0) missing.push('a way for the connector to deliver the client’s keys');
+  if (c.credential === 'registration_access_token' && !caps.registrationEndpoint) {
+    missing.push('registration_endpoint (RFC 7591), needed by a connector that manages registrations by RFC 7592');
+  }
+  if (target.strategy === 'successor' && !c.canRegister) {
+    missing.push('new registrations through the connector, needed by the successor strategy');
   }
   return missing.length
     ? { kind: 'vendor_support', supported: false, missing }
     : { kind: 'vendor_support', supported: true };
+}
+
+/** What stands between the server's assertion profile and the assertions Keyshift signs. */
+function assertionGaps(caps: AdvertisedCapabilities, { capabilities, assertion }: ConnectorFacts): string[] {
+  const profile = capabilities.assertion;
+  const gaps: string[] = [];
+  const verified = profile.algs
+    ? caps.tokenEndpointAuthSigningAlgs.filter((alg) => profile.algs!.includes(alg))
+    : caps.tokenEndpointAuthSigningAlgs;
+  if (!usableAlg(verified)) {
+    gaps.push(`a client assertion alg Keyshift signs with (${SIGNING_ALGS.clientAssertion.join(', ')})`);
+  }
+  if (!profile.audiences.includes(assertion.audience)) {
+    gaps.push(
+      `client assertions with aud ${assertion.audience} (the server accepts ${profile.audiences.join(' or ')})`,
+    );
+  }
+  if (profile.maxLifetimeSeconds !== null && assertion.lifetimeSeconds > profile.maxLifetimeSeconds) {
+    gaps.push(
+      `client assertions living ${assertion.lifetimeSeconds} s (the server accepts at most ${profile.maxLifetimeSeconds} s: lower the server's maxAssertionSeconds)`,
+    );
+  }
+  if (profile.typ !== null && profile.typ !== CLIENT_ASSERTION_TYP) {
+    gaps.push(`client assertions typed ${profile.typ} (Keyshift writes ${CLIENT_ASSERTION_TYP})`);
+  }
+  return gaps;
 }

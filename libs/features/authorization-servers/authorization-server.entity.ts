@@ -7,10 +7,12 @@ export enum AssertionAudience {
   TokenEndpoint = 'token_endpoint',
 }
 
-export enum ConnectorType {
-  Rfc7592 = 'rfc7592',
-  Manual = 'manual',
-}
+/**
+ * The connectors Keyshift ships. Not a closed set: any provider marked `@Connector('type')` adds a
+ * type, so the column is checked against the application's connectors (ConnectorCatalog), not a
+ * CHECK constraint.
+ */
+export const BUILT_IN_CONNECTOR_TYPES = ['rfc7592', 'manual'] as const;
 
 /** What discovery found at the server (filled by the vendor check). */
 export interface ServerCapabilities {
@@ -24,7 +26,6 @@ export interface ServerCapabilities {
 }
 
 @Entity({ name: 'authorization_servers' })
-@Check('CHK_authorization_servers_connector_type', `"connector_type" IN ('rfc7592', 'manual')`)
 @Check('CHK_authorization_servers_jwks_cache_seconds', `"jwks_cache_seconds" >= 0`)
 @Check('CHK_authorization_servers_assertion_audience', `"assertion_audience" IN ('issuer', 'token_endpoint')`)
 @Check(
@@ -44,8 +45,9 @@ export class AuthorizationServerEntity {
   @Column('text')
   issuer!: string;
 
+  /** Which connector speaks to the server (`@Connector('type')`). */
   @Column('text', { name: 'connector_type' })
-  connectorType!: ConnectorType;
+  connectorType!: string;
 
   /** How long the server caches a client's jwks_uri: sets the key-rotation overlap. */
   @Column('integer', { name: 'jwks_cache_seconds' })

@@ -13,7 +13,7 @@ import {
   MinLength,
 } from 'class-validator';
 import { NestedObject } from '@keyshift/common';
-import { AssertionAudience, ConnectorType } from './authorization-server.entity';
+import { AssertionAudience, BUILT_IN_CONNECTOR_TYPES } from './authorization-server.entity';
 
 const TRUSTED_HOSTS_DOC: ApiPropertyOptions = {
   type: [String],
@@ -25,11 +25,14 @@ const TRUSTED_HOSTS_DOC: ApiPropertyOptions = {
 
 export class ConnectorDto {
   @ApiProperty({
-    enum: ConnectorType,
-    description: 'rfc7592: dynamic client management; manual: the operator changes the server.',
+    example: 'rfc7592',
+    description:
+      `One of the connectors this Keyshift has (built in: ${BUILT_IN_CONNECTOR_TYPES.join(', ')}). ` +
+      'rfc7592: dynamic client management; manual: the operator changes the server.',
   })
-  @IsEnum(ConnectorType)
-  type!: ConnectorType;
+  @MaxLength(64)
+  @IsString()
+  type!: string;
 }
 
 export class CreateAuthorizationServerDto {

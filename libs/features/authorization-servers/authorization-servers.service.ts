@@ -17,6 +17,7 @@ import { uniqueViolation } from '@keyshift/database';
 import { JobName, JobQueue } from '@keyshift/queue';
 import { DataSource, MoreThan } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
+import { ConnectorCatalog } from '../ports/connector-catalog';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
 import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
@@ -78,6 +79,7 @@ export class AuthorizationServersService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly queue: JobQueue,
+    private readonly connectors: ConnectorCatalog,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -86,6 +88,11 @@ export class AuthorizationServersService {
     if (problem) throw DomainError.validation([problem]);
     const trustedProblem = trustedHostsProblem(input.trustedHosts ?? []);
     if (trustedProblem) throw DomainError.validation([trustedProblem]);
+    const known = this.connectors.types();
+    if (!known.includes(input.connector.type)) {
+      // The value is not repeated back (a mistyped field can hold anything).
+      throw DomainError.validation([{ field: 'connector.type', message: `must be one of: ${known.join(', ')}` }]);
+    }
     const now = this.clock.now();
     const row: AuthorizationServerEntity = {
       id: newId(),

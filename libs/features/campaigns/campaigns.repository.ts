@@ -185,6 +185,14 @@ export class CampaignsRepository {
   // ── authorization servers, as a campaign's request budget reads them ─────────────────────────
 
   /** The server's probe rate, or null if there is no such server. */
+  /** The campaign's request budget per server and second (every call a migration makes there spends it). */
+  async serverBudgetPerSecond(campaignId: string, tx?: Tx): Promise<number | null> {
+    const [row] = (await this.tx(tx).query('SELECT server_budget_per_second FROM campaigns WHERE id = $1', [
+      campaignId,
+    ])) as { server_budget_per_second: number }[];
+    return row?.server_budget_per_second ?? null;
+  }
+
   async serverProbeRate(tx: Tx, serverId: string): Promise<number | null> {
     const server = await tx.getRepository(AuthorizationServerEntity).findOneBy({ id: serverId });
     return server ? server.probeRatePerSecond : null;

@@ -5,9 +5,10 @@ import { EnvelopeCipher } from '@keyshift/crypto';
 import { batchedReads } from '@keyshift/database';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
+import { SealedClientValues, SealedField } from '../ports/sealed-client-values';
 import { secretContext } from './secret-context';
 
-export type SealedField = 'client_secret' | 'registration_access_token' | 'successor_registration_access_token';
+export type { SealedField };
 
 const CONTEXT_OF: Record<SealedField, keyof typeof secretContext> = {
   client_secret: 'clientSecret',
@@ -21,12 +22,14 @@ const CONTEXT_OF: Record<SealedField, keyof typeof secretContext> = {
  * `use`; the plaintext exists only for the duration of `use`.
  */
 @Injectable()
-export class ClientSecrets {
+export class ClientSecrets extends SealedClientValues {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditLog,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Ciphertext reads from concurrent callers share one query (a probe burst opens thousands). */
   private readonly sealed = {

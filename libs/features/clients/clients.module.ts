@@ -6,6 +6,7 @@ import { ClientsService } from './clients.service';
 import { ServerReverts } from './server-reverts';
 import { ServerChangeConfirmations } from './server-change-confirmations';
 import { RegistrationTokenReplacements } from './registration-token-replacements';
+import { SealedClientValues } from '../ports/sealed-client-values';
 
 const CLIENT_SERVICES = [
   ClientsService,
@@ -19,7 +20,7 @@ const CLIENT_SERVICES = [
 
 /** Client inventory and phase transitions: used by the API and by the worker. */
 @Module({
-  providers: CLIENT_SERVICES,
-  exports: CLIENT_SERVICES,
+  providers: [...CLIENT_SERVICES, { provide: SealedClientValues, useExisting: ClientSecrets }],
+  exports: [...CLIENT_SERVICES, SealedClientValues],
 })
 export class ClientsModule {}

@@ -6,7 +6,7 @@ import { NEEDS_A_PERSON_STATES, Phase, PhaseState, type RotationPolicy } from '@
 import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import type { RegistrationUriServer } from '../authorization-servers/registration-client-uri';
-import { ClientEntity } from './client.entity';
+import { ClientEntity, PendingServerChange, RegistrationState } from './client.entity';
 import { ClientFilter, clientFilterConditions } from '../ports/client-filter';
 import { CLIENT_VIEW_COLUMNS, ClientViewRow } from './client-view';
 
@@ -151,7 +151,133 @@ export class ClientsRepository {
 
   // ── section: registrations at the server (connectors, registrar, migration executors) ────────
 
+  findById(id: string, tx?: Tx): Promise<ClientEntity | null> {
+    return this.tx(tx).getRepository(ClientEntity).findOneBy({ id });
+  }
+
+  /** Clears a server revert once done, if it is still the one asked for; false if it changed meanwhile. */
+  async clearServerRevert(tx: Tx, clientRowId: string, to: string): Promise<boolean> {
+    const { affected } = await tx
+      .getRepository(ClientEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ serverRevertTo: null, version: () => 'version + 1', updatedAt: new Date() })
+      .where('id = :id AND server_revert_to = :to', { id: clientRowId, to })
+      .execute();
+    return affected === 1;
+  }
+
+  /** Where each of the client's registrations is managed, and whether Keyshift holds its token. */
+  async registrationsOf(clientRowId: string, tx?: Tx): Promise<ClientRegistrations | null> {
+    const [row] = (await this.tx(tx).query(
+      `SELECT client_id, registration_client_uri,
+              registration_access_token_ciphertext IS NOT NULL AS original_has_token,
+              successor_client_id, successor_registration_client_uri,
+              successor_registration_access_token_ciphertext IS NOT NULL AS successor_has_token
+       FROM clients WHERE id = $1`,
+      [clientRowId],
+    )) as {
+      client_id: string;
+      registration_client_uri: string | null;
+      original_has_token: boolean;
+      successor_client_id: string | null;
+      successor_registration_client_uri: string | null;
+      successor_has_token: boolean;
+    }[];
+    if (!row) return null;
+    return {
+      original: { clientId: row.client_id, uri: row.registration_client_uri, hasToken: row.original_has_token },
+      successor: row.successor_client_id
+        ? {
+            clientId: row.successor_client_id,
+            uri: row.successor_registration_client_uri,
+            hasToken: row.successor_has_token,
+          }
+        : null,
+    };
+  }
+
+  async registrationStateOf(clientRowId: string, tx?: Tx): Promise<RegistrationState | null> {
+    const [row] = (await this.tx(tx).query('SELECT registration_state FROM clients WHERE id = $1', [clientRowId])) as {
+      registration_state: RegistrationState;
+    }[];
+    return row?.registration_state ?? null;
+  }
+
+  /** Records what the server now holds for the client (the change's audit event is in `tx`). */
+  async setRegistrationState(tx: Tx, clientRowId: string, state: RegistrationState): Promise<void> {
+    await tx.query('UPDATE clients SET registration_state = $2 WHERE id = $1', [clientRowId, state]);
+  }
+
+  /** A rotated registration access token, sealed by the caller; the original's fingerprint with it. */
+  async storeRegistrationToken(
+    tx: Tx,
+    clientRowId: string,
+    which: 'original' | 'successor',
+    sealed: Buffer,
+    fingerprint: string,
+  ): Promise<void> {
+    await tx.query(
+      which === 'original'
+        ? `UPDATE clients SET registration_access_token_ciphertext = $2, registration_access_token_fingerprint = $3,
+             updated_at = now() WHERE id = $1`
+        : `UPDATE clients SET successor_registration_access_token_ciphertext = $2, updated_at = now() WHERE id = $1`,
+      which === 'original' ? [clientRowId, sealed, fingerprint] : [clientRowId, sealed],
+    );
+  }
+
+  /** A new successor registration: its client_id, where it is managed, its sealed token (if any). */
+  async storeSuccessor(
+    tx: Tx,
+    clientRowId: string,
+    successor: { clientId: string; uri: string | null; sealedToken: Buffer | null },
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE clients SET successor_client_id = $2, successor_registration_client_uri = $3,
+         successor_registration_access_token_ciphertext = $4, updated_at = now() WHERE id = $1`,
+      [clientRowId, successor.clientId, successor.uri, successor.sealedToken],
+    );
+  }
+
+  /** A deleted registration: its token died with it; a successor Keyshift registered is forgotten whole. */
+  async forgetRegistration(tx: Tx, clientRowId: string, which: 'original' | 'successor'): Promise<void> {
+    await tx.query(
+      which === 'original'
+        ? `UPDATE clients SET registration_access_token_ciphertext = NULL, registration_access_token_fingerprint = NULL,
+             updated_at = now() WHERE id = $1`
+        : `UPDATE clients SET successor_client_id = NULL, successor_registration_client_uri = NULL,
+             successor_registration_access_token_ciphertext = NULL, updated_at = now() WHERE id = $1`,
+      [clientRowId],
+    );
+  }
+
+  /** An operator's confirmed change recorded as the server's state; the request it answered cleared. */
+  async recordOperatorChange(tx: Tx, clientRowId: string, state: RegistrationState): Promise<void> {
+    await tx.query('UPDATE clients SET registration_state = $2, pending_server_change = NULL WHERE id = $1', [
+      clientRowId,
+      state,
+    ]);
+  }
+
+  async requestOperatorChange(tx: Tx, clientRowId: string, request: PendingServerChange): Promise<void> {
+    await tx.query('UPDATE clients SET pending_server_change = $2 WHERE id = $1', [clientRowId, request]);
+  }
+
   // ── section: reports and audit read models ───────────────────────────────────────────────────
 
   // ── end of sections ──────────────────────────────────────────────────────────────────────────
+}
+
+/** A client's registrations at its server, as Keyshift holds them (tokens only as "held or not"). */
+export interface ClientRegistrations {
+  original: HeldRegistration;
+  /** The successor strategy's new registration, once made. */
+  successor: HeldRegistration | null;
+}
+
+export interface HeldRegistration {
+  clientId: string;
+  /** RFC 7592's registration_client_uri; null where the server is not managed by RFC 7592. */
+  uri: string | null;
+  hasToken: boolean;
 }

@@ -1,16 +1,37 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ClientsModule } from '../clients/clients.module';
-import { Connectors } from './connectors';
+import { ConnectorCatalog } from '../ports/connector-catalog';
+import { ConnectorRegistry } from './connector-registry';
+import { ConnectorTargets } from './connector-targets';
 import { ManualConnector } from './manual.connector';
+import { Registrar } from './registrar';
 import { RegistrationJournal } from './registration-journal';
+import { RegistrationRecords } from './registration-records';
 import { RegistrationRecovery } from './registration-recovery';
 import { Rfc7592Http } from './rfc7592-http';
 import { Rfc7592Connector } from './rfc7592.connector';
 
-/** How Keyshift changes registrations at authorization servers (RFC 7592, or an operator by hand). */
+/**
+ * How Keyshift changes registrations at authorization servers: the connectors (RFC 7592, or an
+ * operator by hand; any module may add one with `@Connector`), and the Registrar around them.
+ * Global for the catalog: the authorization server API validates connector types against it.
+ */
+@Global()
 @Module({
-  imports: [ClientsModule],
-  providers: [Rfc7592Http, RegistrationJournal, RegistrationRecovery, Rfc7592Connector, ManualConnector, Connectors],
-  exports: [Connectors, Rfc7592Connector, ManualConnector],
+  imports: [DiscoveryModule, ClientsModule],
+  providers: [
+    Rfc7592Http,
+    Rfc7592Connector,
+    ManualConnector,
+    ConnectorRegistry,
+    { provide: ConnectorCatalog, useExisting: ConnectorRegistry },
+    ConnectorTargets,
+    RegistrationJournal,
+    RegistrationRecords,
+    RegistrationRecovery,
+    Registrar,
+  ],
+  exports: [Registrar, ConnectorRegistry, ConnectorCatalog],
 })
 export class ConnectorsModule {}

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import {
+  ChangeOutcome,
+  Connector,
   ConnectorCapabilities,
-  ConnectorClient,
   ConnectorError,
-  ConnectorResult,
-  Registered,
+  ConnectorServer,
+  ConnectorTarget,
+  NewRegistration,
   RegistrationChange,
+  ServerAnswer,
   ServerConnector,
 } from './server-connector';
 
@@ -14,55 +17,54 @@ import {
  * makes it at the server and confirms through the API. The confirmation is not evidence: the
  * phase's probe still decides.
  */
+@Connector('manual')
 @Injectable()
 export class ManualConnector implements ServerConnector {
   readonly capabilities: ConnectorCapabilities = {
     automated: false,
     readable: false,
+    credential: 'none',
     // Unknown server: assume the safe case, one method per client.
     overlappingMethods: false,
     keyDelivery: ['jwks_uri', 'jwks'],
+    secretRetirement: 'method_switch',
     // Successor registration needs the new client's credentials in Keyshift: not by hand.
     canRegister: false,
     canDelete: true,
-    canRequireDpop: true,
+    senderConstraints: { dpop: true, mtls: false },
+    assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
   };
 
-  async read(client: ConnectorClient): Promise<Record<string, unknown>> {
+  async read(target: ConnectorTarget): Promise<ServerAnswer> {
     throw new ConnectorError(
-      `Keyshift cannot read ${client.clientId}'s registration: the server is managed by hand`,
+      `Keyshift cannot read ${target.clientId}'s registration: the server is managed by hand`,
       false,
     );
   }
 
-  async update(client: ConnectorClient, change: RegistrationChange): Promise<ConnectorResult> {
+  async update(target: ConnectorTarget, change: RegistrationChange): Promise<ChangeOutcome> {
     return {
       kind: 'awaiting_operator',
       instructions: [
-        `Open client ${client.clientId} at the authorization server.`,
+        `Open client ${target.clientId} at the authorization server.`,
         ...steps(change),
         'Then confirm through the Keyshift API.',
       ],
     };
   }
 
-  async registerSuccessor(client: ConnectorClient): Promise<Registered> {
+  async register(server: ConnectorServer): Promise<NewRegistration> {
     throw new ConnectorError(
-      `Keyshift cannot register a successor of ${client.clientId}: the server is managed by hand (use strategy in_place)`,
+      `Keyshift cannot register a successor at ${server.issuer}: the server is managed by hand (use strategy in_place)`,
       false,
     );
   }
 
-  /** Nothing to recover: an operator's changes are confirmed through the API, never journalled. */
-  async recover(): Promise<boolean> {
-    return false;
-  }
-
-  async remove(client: ConnectorClient): Promise<ConnectorResult> {
+  async remove(target: ConnectorTarget): Promise<ChangeOutcome> {
     return {
       kind: 'awaiting_operator',
       instructions: [
-        `Delete client ${client.clientId} at the authorization server.`,
+        `Delete client ${target.clientId} at the authorization server.`,
         'Then confirm through the Keyshift API.',
       ],
     };

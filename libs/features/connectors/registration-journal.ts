@@ -1,81 +1,48 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { newId } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { DataSource, EntityManager, In } from 'typeorm';
-import type { RegistrationState } from '../clients/client.entity';
-import { ExchangeOperation, ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
+import { Tx } from '@keyshift/database';
+import { ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
+import { NewExchange, RegistrationExchangesRepository } from './registration-exchanges.repository';
 
-export interface Intent {
-  clientRowId: string;
-  operation: ExchangeOperation;
-  registration: 'original' | 'successor';
-  clientId: string;
-  change: Record<string, unknown>;
-  plannedState: RegistrationState | null;
-}
+export type Intent = Omit<NewExchange, 'id'>;
 
 /** The AAD of a journalled token: bound to its journal row, so it opens nowhere else. */
 export const journalledTokenContext = (exchangeId: string) => `registration_exchange_token:${exchangeId}`;
 
 /**
- * The durable record of RFC 7591/7592 exchanges that can hand out a registration access token. Each
- * write is its own short transaction, committed before the next step: the intent before the
- * request, the answer (token sealed) the moment it arrives. Nothing else happens in between.
+ * The durable record of each call that changes a registration at a server. Each write is its own
+ * short transaction, committed before the next step: the intent before the request, the answer
+ * (a rotated token sealed to its journal row) the moment it arrives. Nothing else happens between.
  */
 @Injectable()
 export class RegistrationJournal {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly exchanges: RegistrationExchangesRepository,
     private readonly cipher: EnvelopeCipher,
   ) {}
 
   /** Commits the intent to make a request; returns its id. */
   async intend(intent: Intent): Promise<string> {
     const id = newId();
-    await this.dataSource.query(
-      `INSERT INTO registration_exchanges (id, client_row_id, operation, registration, client_id, change, planned_state, status, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', now())`,
-      [
-        id,
-        intent.clientRowId,
-        intent.operation,
-        intent.registration,
-        intent.clientId,
-        intent.change,
-        intent.plannedState,
-      ],
-    );
+    await this.exchanges.insertIntent({ id, ...intent });
     return id;
   }
 
   /** Commits the server's answer: the token sealed to this row, the rest without secrets. */
-  async answered(id: string, token: string | null, answer: Record<string, unknown>, serverMs: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE registration_exchanges SET status = 'answered', registration_access_token_ciphertext = $2,
-         answer = $3, server_ms = $4, answered_at = now() WHERE id = $1 AND status = 'intent'`,
-      [id, token === null ? null : this.cipher.encrypt(token, journalledTokenContext(id)), answer, serverMs],
-    );
+  answered(id: string, token: string | null, answer: Record<string, unknown>, serverMs: number): Promise<void> {
+    const sealed = token === null ? null : this.cipher.encrypt(token, journalledTokenContext(id));
+    return this.exchanges.markAnswered(id, sealed, answer, serverMs);
   }
 
-  /**
-   * Closes an exchange (in the caller's transaction when given). The journal's copy of the token
-   * is destroyed with it: once applied, the client row holds the only copy.
-   */
-  async settle(id: string, status: ExchangeStatus, resolution: string | null, m?: EntityManager): Promise<void> {
-    await (m ?? this.dataSource.manager).query(
-      `UPDATE registration_exchanges SET status = $2, resolution = $3, registration_access_token_ciphertext = NULL,
-         settled_at = now() WHERE id = $1 AND status IN ('intent', 'answered')`,
-      [id, status, resolution],
-    );
+  /** Closes an exchange (in the caller's transaction when given); once applied, the client row holds the token. */
+  settle(id: string, status: ExchangeStatus, resolution: string | null, tx?: Tx): Promise<void> {
+    return this.exchanges.settle(id, status, resolution, tx);
   }
 
   /** A client's open exchanges, oldest first: recovered before anything else touches its registrations. */
   open(clientRowId: string): Promise<RegistrationExchangeEntity[]> {
-    return this.dataSource.getRepository(RegistrationExchangeEntity).find({
-      where: { clientRowId, status: In([ExchangeStatus.Intent, ExchangeStatus.Answered]) },
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
+    return this.exchanges.openFor(clientRowId);
   }
 
   /** The journalled token of an answered exchange (the caller audits the opening). */

@@ -1,58 +1,66 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { EnvelopeCipher } from '@keyshift/crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { Transactions, Tx } from '@keyshift/database';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
+import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { connectorServer, ConnectorTargets, RegistrarClient } from './connector-targets';
 import { ExchangeOperation, ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
 import { RegistrationJournal } from './registration-journal';
-import { recordableMetadata } from './registration-metadata';
-import { forgetRegistration, storeRegistrationToken, storeSuccessor, TOKEN_COLUMNS } from './registration-tokens';
-import { Exchange, Rfc7592Http } from './rfc7592-http';
-import { ConnectorError } from './server-connector';
+import { RegistrationRecords } from './registration-records';
+import { ConnectorError, ServerAnswer, ServerConnector } from './server-connector';
 
 /**
- * Settles exchanges a worker left open (killed between a request and the commit of its result).
+ * Settles exchanges a worker left open (killed between a request and the commit of its result),
+ * by asking the server through the same connector.
  *
- * - Answered (the answer is in the journal): the journalled token is tried with an RFC 7592 read.
- *   If it works it is adopted, and the change is recorded if the registration read shows it;
- *   otherwise the next converge makes it again (an update is idempotent). If the server refuses it
- *   but still accepts the token Keyshift holds, the answer was superseded.
- * - Intent only (no answer reached the journal): the token Keyshift holds is tried. If it works,
- *   the request never took effect. If the server refuses it, the server committed the change and
- *   rotated the token in the moment before its answer was journalled: the protocol's limit. The
- *   exchange is settled as lost and the client waits on a person, with what happened and what to do.
- *   A successor registration without an answer cannot be looked up at all (RFC 7591): lost too.
+ * - Answered (the answer is in the journal): the registration is read, with the journalled token if
+ *   the answer carried one. If that works the token is adopted, and the change is recorded if the
+ *   read shows it; otherwise the next converge makes it again (an update is idempotent). If the
+ *   server refuses the journalled token but still accepts the one Keyshift holds, the answer was
+ *   superseded.
+ * - Intent only (no answer reached the journal): the registration is read as Keyshift holds it. If
+ *   the read shows the change, it is recorded; if not, the request never took effect. If the server
+ *   refuses the token Keyshift holds, it committed the change and rotated the token in the moment
+ *   before its answer was journalled: the protocol's limit. The exchange is settled as lost and the
+ *   client waits on a person, with what happened and what to do. A successor registration without
+ *   an answer cannot be looked up at all (RFC 7591): lost too.
  */
 @Injectable()
 export class RegistrationRecovery {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly http: Rfc7592Http,
     private readonly journal: RegistrationJournal,
-    private readonly cipher: EnvelopeCipher,
+    private readonly targets: ConnectorTargets,
+    private readonly records: RegistrationRecords,
+    private readonly transactions: Transactions,
     private readonly audit: AuditLog,
   ) {}
 
-  async recover(clientRowId: string): Promise<boolean> {
-    const open = await this.journal.open(clientRowId);
+  async recover(
+    client: RegistrarClient,
+    server: AuthorizationServerEntity,
+    connector: ServerConnector,
+  ): Promise<boolean> {
+    const open = await this.journal.open(client.id);
     for (const exchange of open) {
-      if (exchange.status === ExchangeStatus.Answered) await this.adopt(exchange);
-      else await this.resolveIntent(exchange);
+      const at = new Settling(exchange, client, server, connector);
+      if (exchange.status === ExchangeStatus.Answered) await this.adopt(at);
+      else await this.resolveIntent(at);
     }
     return open.length > 0;
   }
 
-  private async adopt(x: RegistrationExchangeEntity): Promise<void> {
-    if (x.operation === ExchangeOperation.Delete) return this.recordDeleted(x, 'the server answered the delete');
+  private async adopt(at: Settling): Promise<void> {
+    const x = at.exchange;
+    if (x.operation === ExchangeOperation.Delete) return this.recordDeleted(at, 'the server answered the delete');
     const token = this.journal.openToken(x);
+    const successorId = x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'client_id') : null;
     const uri = x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'registration_client_uri') : null;
-    if (x.operation === ExchangeOperation.Register && (!token || !uri || !stringIn(x.answer, 'client_id'))) {
+    if (x.operation === ExchangeOperation.Register && (!successorId || (at.tokenBound && (!token || !uri)))) {
       // The normal path refuses such an answer too; it was killed before saying so.
       await this.settle(
-        x,
+        at,
         ExchangeStatus.Refused,
-        'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri',
+        'the registration answer lacks client_id, registration_access_token or registration_client_uri',
       );
       return;
     }
@@ -66,42 +74,45 @@ export class RegistrationRecovery {
         after: { field: 'journalled_registration_access_token', purpose: 'recover an interrupted exchange' },
       });
     }
-    let read: Exchange;
+    let read: ServerAnswer;
     try {
-      read = token
-        ? await this.http.withToken(uri ?? (await this.storedUri(x)), token, 'RFC 7592 read (recovery)', 'GET')
-        : await this.readWithStored(x);
+      if (x.operation === ExchangeOperation.Register) {
+        read = await at.connector.read({
+          server: connectorServer(at.server),
+          clientId: successorId!,
+          registration: 'successor',
+          registrationClientUri: uri,
+          registrationAccessToken: token,
+        });
+      } else {
+        read = token
+          ? await at.connector.read(await this.targets.given(at.client, at.server, x.registration, token))
+          : await this.readAsHeld(at);
+      }
     } catch (error) {
       if (!(error instanceof ConnectorError) || error.transient) throw error;
-      if (x.operation === ExchangeOperation.Update && (await this.storedTokenWorks(x))) {
-        await this.settle(x, ExchangeStatus.Superseded, 'the answer was superseded: the token Keyshift holds works');
+      if (x.operation === ExchangeOperation.Update && (await this.heldStillWorks(at))) {
+        await this.settle(at, ExchangeStatus.Superseded, 'the answer was superseded: the token Keyshift holds works');
         return;
       }
-      throw await this.lost(x, `its journalled answer's token was refused too (${error.message})`);
+      throw await this.lost(at, `its journalled answer's token was refused too (${error.message})`);
     }
-    const metadata = recordableMetadata(read.body);
-    const shown = reflects(x.change, metadata);
-    await this.dataSource.transaction(async (m) => {
+    const shown = reflects(x.change, read.metadata);
+    await this.transactions.run(async (tx) => {
       if (x.operation === ExchangeOperation.Register) {
-        await storeSuccessor(m, this.cipher, x.clientRowId, {
-          clientId: stringIn(x.answer, 'client_id')!,
-          uri: uri!,
-          token: token!,
-        });
+        await this.records.storeSuccessor(tx, x.clientRowId, { clientId: successorId!, uri, token });
       } else if (token) {
-        await storeRegistrationToken(m, this.cipher, x.clientRowId, x.registration, token);
+        await this.records.storeToken(tx, x.clientRowId, x.registration, token);
       }
-      if (shown && x.plannedState) {
-        await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [x.clientRowId, x.plannedState]);
-      }
+      if (shown && x.plannedState) await this.records.setState(tx, x.clientRowId, x.plannedState);
       await this.settleIn(
-        m,
-        x,
+        tx,
+        at,
         ExchangeStatus.Applied,
         'recovered after an interrupted worker',
         'client.registration_recovered',
         {
-          clientId: x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'client_id') : x.clientId,
+          clientId: successorId ?? x.clientId,
           change: x.change,
           registrationAccessTokenAdopted: token !== null,
           // Not shown at the server: not recorded, so the next converge makes the change again.
@@ -111,45 +122,71 @@ export class RegistrationRecovery {
     });
   }
 
-  private async resolveIntent(x: RegistrationExchangeEntity): Promise<void> {
+  private async resolveIntent(at: Settling): Promise<void> {
+    const x = at.exchange;
     if (x.operation === ExchangeOperation.Register) {
       const name = typeof x.change.client_name === 'string' ? ` named "${x.change.client_name}"` : '';
       throw await this.lost(
-        x,
+        at,
         `a successor registration${name} may exist at the server without Keyshift (RFC 7591 cannot look it up): delete it there if it does, then resume the client to register again`,
       );
     }
+    let read: ServerAnswer;
     try {
-      await this.readWithStored(x);
+      read = await this.readAsHeld(at);
     } catch (error) {
       if (!(error instanceof ConnectorError) || error.transient) throw error;
       if (x.operation === ExchangeOperation.Delete) {
         // Keyshift asked for the delete and the registration (or its token) is gone: what it asked for.
         // Should the registration in fact live on, the revocation probe (the old secret refused) still decides.
-        return this.recordDeleted(x, `the registration no longer answers to its token (${error.message})`);
+        return this.recordDeleted(at, `the registration no longer answers (${error.message})`);
       }
       throw await this.lost(
-        x,
-        `the server no longer accepts the token Keyshift holds (${error.message}), so it took the update and rotated the token; ` +
-          `the server's administrator must issue a new registration access token for ${x.clientId}`,
+        at,
+        at.tokenBound
+          ? `the server no longer accepts the token Keyshift holds (${error.message}), so it took the update and rotated the token; ` +
+              `the server's administrator must issue a new registration access token for ${x.clientId}`
+          : `the server refused to show the registration (${error.message}); check ${x.clientId} at the server, then resume the client`,
       );
     }
+    if (x.operation === ExchangeOperation.Update && x.plannedState && reflects(x.change, read.metadata)) {
+      // A server that does not rotate tokens may have taken the request: what it shows decides.
+      const plannedState = x.plannedState;
+      await this.transactions.run(async (tx) => {
+        await this.records.setState(tx, x.clientRowId, plannedState);
+        await this.settleIn(
+          tx,
+          at,
+          ExchangeStatus.Applied,
+          'recovered after an interrupted worker: the server shows the change',
+          'client.registration_recovered',
+          {
+            clientId: x.clientId,
+            change: x.change,
+            registrationAccessTokenAdopted: false,
+            changeRecorded: true,
+          },
+        );
+      });
+      return;
+    }
     await this.settle(
-      x,
+      at,
       ExchangeStatus.Abandoned,
-      'the request never took effect: the token Keyshift holds still works',
+      x.operation === ExchangeOperation.Delete
+        ? 'the request never took effect: the registration still answers'
+        : 'the request never took effect: the server does not show the change',
     );
   }
 
-  private async recordDeleted(x: RegistrationExchangeEntity, evidence: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await forgetRegistration(m, x.clientRowId, x.registration);
-      if (x.plannedState) {
-        await m.query(`UPDATE clients SET registration_state = $2 WHERE id = $1`, [x.clientRowId, x.plannedState]);
-      }
+  private async recordDeleted(at: Settling, evidence: string): Promise<void> {
+    const x = at.exchange;
+    await this.transactions.run(async (tx) => {
+      await this.records.forget(tx, x.clientRowId, x.registration);
+      if (x.plannedState) await this.records.setState(tx, x.clientRowId, x.plannedState);
       await this.settleIn(
-        m,
-        x,
+        tx,
+        at,
         ExchangeStatus.Applied,
         `recovered after an interrupted worker: ${evidence}`,
         'client.registration_recovered',
@@ -159,33 +196,35 @@ export class RegistrationRecovery {
   }
 
   /** Settles an exchange as lost, on the record, and returns the error that stops the client with the reason. */
-  private async lost(x: RegistrationExchangeEntity, what: string): Promise<ConnectorError> {
+  private async lost(at: Settling, what: string): Promise<ConnectorError> {
+    const x = at.exchange;
     const reason =
-      `${x.operation === ExchangeOperation.Register ? 'RFC 7591 registration' : 'RFC 7592 update'} of ${x.clientId} ` +
+      `${x.operation === ExchangeOperation.Register ? 'The registration' : 'The update'} of ${x.clientId} ` +
       `(${x.registration} registration, started ${x.createdAt.toISOString()}) was interrupted before its answer was recorded: ${what}`;
-    await this.dataSource.transaction((m) =>
-      this.settleIn(m, x, ExchangeStatus.Lost, reason, 'client.registration_answer_lost', { reason }),
+    await this.transactions.run((tx) =>
+      this.settleIn(tx, at, ExchangeStatus.Lost, reason, 'client.registration_answer_lost', { reason }),
     );
     return new ConnectorError(reason, false);
   }
 
-  private async settle(x: RegistrationExchangeEntity, status: ExchangeStatus, resolution: string): Promise<void> {
-    await this.dataSource.transaction((m) =>
-      this.settleIn(m, x, status, resolution, 'client.registration_exchange_settled', { status, resolution }),
+  private async settle(at: Settling, status: ExchangeStatus, resolution: string): Promise<void> {
+    await this.transactions.run((tx) =>
+      this.settleIn(tx, at, status, resolution, 'client.registration_exchange_settled', { status, resolution }),
     );
   }
 
   /** Closes the exchange and audits how, in the caller's transaction: one event per settled exchange. */
   private async settleIn(
-    m: EntityManager,
-    x: RegistrationExchangeEntity,
+    tx: Tx,
+    at: Settling,
     status: ExchangeStatus,
     resolution: string,
     action: string,
     detail: Record<string, unknown>,
   ): Promise<void> {
-    await this.journal.settle(x.id, status, resolution, m);
-    await this.audit.append(m, [
+    const x = at.exchange;
+    await this.journal.settle(x.id, status, resolution, tx);
+    await this.audit.append(tx, [
       {
         actor: SYSTEM_ACTORS.worker,
         action,
@@ -196,31 +235,41 @@ export class RegistrationRecovery {
     ]);
   }
 
-  private readWithStored(x: RegistrationExchangeEntity): Promise<Exchange> {
-    return this.http.withStoredToken(
-      { clientRowId: x.clientRowId, clientId: x.clientId, registration: x.registration },
+  /** A read with what Keyshift holds for the registration (its stored token opened, audited). */
+  private readAsHeld(at: Settling): Promise<ServerAnswer> {
+    return this.targets.with(
+      at.client,
+      at.server,
+      at.connector,
+      at.exchange.registration,
       'RFC 7592 read (recovery)',
-      'GET',
+      (t) => at.connector.read(t),
     );
   }
 
-  private async storedTokenWorks(x: RegistrationExchangeEntity): Promise<boolean> {
+  private async heldStillWorks(at: Settling): Promise<boolean> {
     try {
-      await this.readWithStored(x);
+      await this.readAsHeld(at);
       return true;
     } catch (error) {
       if (!(error instanceof ConnectorError) || error.transient) throw error;
       return false;
     }
   }
+}
 
-  private async storedUri(x: RegistrationExchangeEntity): Promise<string> {
-    const [row] = (await this.dataSource.query(
-      `SELECT ${TOKEN_COLUMNS[x.registration].uri} AS uri FROM clients WHERE id = $1`,
-      [x.clientRowId],
-    )) as { uri: string | null }[];
-    if (!row?.uri) throw new ConnectorError(`client ${x.clientId} has no registration_client_uri in Keyshift`, false);
-    return row.uri;
+/** One open exchange and what settling it speaks to. */
+class Settling {
+  constructor(
+    readonly exchange: RegistrationExchangeEntity,
+    readonly client: RegistrarClient,
+    readonly server: AuthorizationServerEntity,
+    readonly connector: ServerConnector,
+  ) {}
+
+  /** The registration's own token is the credential: a refused token means the server rotated it. */
+  get tokenBound(): boolean {
+    return this.connector.capabilities.credential === 'registration_access_token';
   }
 }
 

@@ -1,11 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
-import { DataSource } from 'typeorm';
-import { SYSTEM_ACTORS } from '../api-tokens/principal';
-import { ClientSecrets } from '../clients/client-secrets.service';
-import { ConnectorClient, ConnectorError } from './server-connector';
-import { TOKEN_COLUMNS } from './registration-tokens';
+import { ConnectorError } from './server-connector';
 
 export interface Exchange {
   status: number;
@@ -17,43 +12,13 @@ export interface Exchange {
 export type Rfc7592Method = 'GET' | 'PUT' | 'DELETE';
 
 /**
- * The HTTP side of RFC 7591/7592: requests with the token Keyshift holds for a registration (opened
- * through ClientSecrets, so audited) or with a given one (recovery), answers parsed, refusals turned
- * into ConnectorErrors that say whether a retry can help. Tokens never reach an error message.
+ * The HTTP side of RFC 7591/7592: requests with a registration access token, answers parsed,
+ * refusals turned into ConnectorErrors that say whether a retry can help. Tokens never reach an
+ * error message.
  */
 @Injectable()
 export class Rfc7592Http {
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly http: OutboundHttp,
-    private readonly secrets: ClientSecrets,
-  ) {}
-
-  /** A request with the registration access token Keyshift holds for the registration. */
-  async withStoredToken(
-    client: ConnectorClient,
-    purpose: string,
-    method: Rfc7592Method,
-    payload?: Record<string, unknown>,
-  ): Promise<Exchange> {
-    const columns = TOKEN_COLUMNS[client.registration ?? 'original'];
-    const [row] = (await this.dataSource.query(
-      `SELECT ${columns.uri} AS registration_client_uri, ${columns.ciphertext} IS NOT NULL AS has_token
-       FROM clients WHERE id = $1`,
-      [client.clientRowId],
-    )) as { registration_client_uri: string | null; has_token: boolean }[];
-    const uri = row?.registration_client_uri;
-    if (!uri) throw new ConnectorError(`client ${client.clientId} has no registration_client_uri in Keyshift`, false);
-    if (!row.has_token) {
-      throw new ConnectorError(
-        `client ${client.clientId} has no registration access token in Keyshift (never imported, or the registration was deleted)`,
-        false,
-      );
-    }
-    return this.secrets.use(client.clientRowId, columns.sealedField, purpose, SYSTEM_ACTORS.worker, (token) =>
-      this.withToken(uri, token, purpose, method, payload),
-    );
-  }
+  constructor(private readonly http: OutboundHttp) {}
 
   /** A request to a registration's URI with the given token. */
   withToken(

@@ -1,23 +1,51 @@
-import type { RegistrationState } from '../clients/client.entity';
+import { DiscoveryService } from '@nestjs/core';
+import type { ConnectorCapabilities } from '@keyshift/domain';
+
+export type { ConnectorCapabilities };
 
 /**
- * How Keyshift changes a client's registration at its authorization server. Each connector says
- * what it can do as capabilities, so phase executors branch on capabilities, never on vendors.
+ * The port between Keyshift and an authorization server's client management. A connector only
+ * speaks to its server: it reads, changes, registers and deletes there and returns what the server
+ * answered. It holds no database handle and writes no audit event; the Registrar journals,
+ * persists, seals and audits around every call. Its capabilities are data the vendor check and the
+ * executors read, never its type name.
+ *
+ * A connector is a Nest provider marked `@Connector('type')`; the ConnectorRegistry finds every one
+ * in the application, so a new server type is one new class in any module (a test's included).
  */
-export interface ConnectorCapabilities {
-  /** Changes are carried out by Keyshift itself; false: an operator makes them and confirms. */
-  automated: boolean;
-  /** Keyshift can read the registration as the server holds it (evidence comes from there). */
-  readable: boolean;
-  /** One client_id can hold a secret and a key at the same time (else a method switch is atomic). */
-  overlappingMethods: boolean;
-  /** How the client's public keys can reach the server. */
-  keyDelivery: readonly ('jwks_uri' | 'jwks')[];
-  /** New registrations (RFC 7591), for the successor strategy. */
-  canRegister: boolean;
-  canDelete: boolean;
-  /** The server can require DPoP-bound tokens for a client (dpop_bound_access_tokens). */
-  canRequireDpop: boolean;
+export interface ServerConnector {
+  readonly capabilities: ConnectorCapabilities;
+  /** The registration as the server holds it now. */
+  read(target: ConnectorTarget): Promise<ServerAnswer>;
+  update(target: ConnectorTarget, change: RegistrationChange): Promise<ChangeOutcome>;
+  remove(target: ConnectorTarget): Promise<ChangeOutcome>;
+  /** A new registration at the server (the successor strategy). */
+  register(server: ConnectorServer, metadata: Record<string, unknown>): Promise<NewRegistration>;
+}
+
+/** Marks a provider as the connector for a server type (`authorization_servers.connector_type`). */
+export const Connector = DiscoveryService.createDecorator<string>();
+
+/** The server a connector speaks to, as Keyshift knows it. */
+export interface ConnectorServer {
+  id: string;
+  issuer: string;
+  tokenEndpoint: string | null;
+  /** RFC 7591's registration_endpoint, when discovery found one. */
+  registrationEndpoint: string | null;
+}
+
+/**
+ * One registration at the server: the imported one, or the successor Keyshift registered. For a
+ * connector whose credential is `registration_access_token`, the Registrar opens the sealed token
+ * (audited) for the call and passes it with the registration's URI; it is never kept.
+ */
+export interface ConnectorTarget {
+  server: ConnectorServer;
+  clientId: string;
+  registration: 'original' | 'successor';
+  registrationClientUri: string | null;
+  registrationAccessToken: string | null;
 }
 
 /** A change to a client's registration, in RFC 7591 metadata terms. Absent fields stay as they are. */
@@ -30,9 +58,26 @@ export interface RegistrationChange {
   dpop_bound_access_tokens?: boolean;
 }
 
-/** What a connector did: applied at the server, or handed to an operator with exact instructions. */
-export type ConnectorResult =
-  { kind: 'applied'; metadata: Record<string, unknown> } | { kind: 'awaiting_operator'; instructions: string[] };
+/**
+ * What the server answered. `metadata` holds no secret and no token (what Keyshift may record);
+ * a registration access token issued or rotated with the answer comes apart, for sealing.
+ */
+export interface ServerAnswer {
+  metadata: Record<string, unknown>;
+  registrationAccessToken: string | null;
+  /** Time spent waiting on the server (recorded with the change: what a migration costs the server). */
+  serverMs: number;
+}
+
+/** A new registration: the server's client_id and, for RFC 7592 servers, where it is managed. */
+export interface NewRegistration extends ServerAnswer {
+  clientId: string | null;
+  registrationClientUri: string | null;
+}
+
+/** Applied at the server, or handed to an operator with exact instructions. */
+export type ChangeOutcome =
+  { kind: 'applied'; answer: ServerAnswer } | { kind: 'awaiting_operator'; instructions: string[] };
 
 /** Why a connector call failed; `transient` failures are worth retrying, the others need a person. */
 export class ConnectorError extends Error {
@@ -44,55 +89,4 @@ export class ConnectorError extends Error {
     super(message);
     this.name = 'ConnectorError';
   }
-}
-
-/**
- * The registration a connector acts on: Keyshift's row id, the server's client_id, and which of the
- * row's registrations it is (the imported one, or the successor Keyshift registered).
- */
-export interface ConnectorClient {
-  clientRowId: string;
-  clientId: string;
-  registration?: 'original' | 'successor';
-}
-
-/**
- * What Keyshift records once a change is confirmed at the server, in the transaction of the
- * change's audit event. Data, not a callback: it is journalled with the request, so a change whose
- * answer outlived its worker is recorded the same way on recovery.
- */
-export interface AfterChange {
-  registrationState: RegistrationState;
-}
-
-/** A new registration (RFC 7591): its client_id and metadata; its access token is already sealed and stored. */
-export interface Registered {
-  clientId: string;
-  metadata: Record<string, unknown>;
-}
-
-export interface ServerConnector {
-  readonly capabilities: ConnectorCapabilities;
-  /** The registration as the server holds it now (secrets and tokens left out). */
-  read(client: ConnectorClient): Promise<Record<string, unknown>>;
-  update(client: ConnectorClient, change: RegistrationChange, after?: AfterChange): Promise<ConnectorResult>;
-  /** Deletes the registration; a successor's is forgotten by Keyshift with it. */
-  remove(client: ConnectorClient, after?: AfterChange): Promise<ConnectorResult>;
-  /**
-   * Registers the successor of `client` at `registrationEndpoint` (RFC 7591) and stores its
-   * client_id, registration_client_uri and sealed access token on the client's row.
-   */
-  registerSuccessor(
-    client: ConnectorClient,
-    registrationEndpoint: string,
-    metadata: Record<string, unknown>,
-    after?: AfterChange,
-  ): Promise<Registered>;
-  /**
-   * Settles the client's interrupted exchanges (a worker died between a request and the commit that
-   * recorded its answer): adopts journalled tokens, or names what a person must do. Called before
-   * anything else touches the client's registrations. Returns whether anything was settled (the
-   * caller then re-reads the client's registration state).
-   */
-  recover(clientRowId: string): Promise<boolean>;
 }

@@ -12,7 +12,7 @@ import { PublishedKeyCheck } from './published-key-check';
 import { RequestBudget } from './request-budget';
 import { SecretRevocationExecutor } from './secret-revocation.executor';
 import { SenderConstraintExecutor } from './sender-constraint.executor';
-import { ServerRegistrar } from './server-registrar';
+import { RegistrationConverger } from './registration-converger';
 import { ServerRevertHandler } from './server-revert.handler';
 
 export const MIGRATION_EXECUTORS = [
@@ -30,7 +30,7 @@ export const MIGRATION_EXECUTORS = [
     FirstKey,
     PublishedKeyCheck,
     RequestBudget,
-    ServerRegistrar,
+    RegistrationConverger,
     PhaseWork,
     ServerRevertHandler,
     ...MIGRATION_EXECUTORS,

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Phase, PhaseEvent } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
 import { ProbeEntity, ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
+import { ProbesRepository } from '../probes/probes.repository';
 import { MigrationExecutor } from './migration-executor';
 import { describeProbe, PhaseWork } from './phase-work';
 
@@ -20,7 +19,7 @@ export class ParallelAuthExecutor extends MigrationExecutor {
 
   constructor(
     work: PhaseWork,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly probes: ProbesRepository,
   ) {
     super(work);
   }
@@ -49,15 +48,8 @@ export class ParallelAuthExecutor extends MigrationExecutor {
     };
   }
 
-  private async successes(client: ClientEntity): Promise<{ secret: number; key: number }> {
-    const [row] = (await this.dataSource.query(
-      `SELECT count(*) FILTER (WHERE method <> 'private_key_jwt')::int AS secret,
-              count(*) FILTER (WHERE method = 'private_key_jwt')::int AS key
-       FROM probes
-       WHERE client_row_id = $1 AND purpose = $2 AND outcome = 'ok' AND created_at >= $3`,
-      [client.id, this.phase, client.phaseEnteredAt],
-    )) as { secret: number; key: number }[];
-    return row;
+  private successes(client: ClientEntity): Promise<{ secret: number; key: number }> {
+    return this.probes.okCountsSince(client.id, this.phase, client.phaseEnteredAt);
   }
 }
 

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Phase, PhaseEvent } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { AuthorizationServersRepository } from '../authorization-servers/authorization-servers.repository';
+import { CampaignsRepository } from '../campaigns/campaigns.repository';
 import { ClientEntity } from '../clients/client.entity';
-import { Connectors } from '../connectors/connectors';
+import { Registrar } from '../connectors/registrar';
 import { ConnectorError } from '../connectors/server-connector';
 import { ProbeEntity, ProbeMethod, ProbeOutcome, TRANSIENT_OUTCOMES } from '../probes/probe.entity';
 import { ProbeNotPossible, ProbeRunner } from '../probes/probe-runner.service';
@@ -14,7 +14,7 @@ import { FirstKey, KeyNotReady } from './first-key';
 import { HeldKeySet, heldKeySet } from './held-key-set';
 import { PublishedKeyCheck } from './published-key-check';
 import { RequestBudget } from './request-budget';
-import { PublishedKeys, ServerRegistrar } from './server-registrar';
+import { PublishedKeys, RegistrationConverger } from './registration-converger';
 
 /** Ends a phase's work early with the event to report (a wait, a fault, a need for a person). */
 export class PhaseStop extends Error {
@@ -33,9 +33,10 @@ export class PhaseWork {
   private readonly budgets = new Map<string, { perSecond: number; until: number }>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly registrar: ServerRegistrar,
-    private readonly connectors: Connectors,
+    private readonly servers: AuthorizationServersRepository,
+    private readonly campaigns: CampaignsRepository,
+    private readonly converger: RegistrationConverger,
+    private readonly registrar: Registrar,
     private readonly firstKey: FirstKey,
     private readonly probes: ProbeRunner,
     private readonly publishedCheck: PublishedKeyCheck,
@@ -45,9 +46,7 @@ export class PhaseWork {
   ) {}
 
   server(client: ClientEntity): Promise<AuthorizationServerEntity> {
-    return this.dataSource
-      .getRepository(AuthorizationServerEntity)
-      .findOneByOrFail({ id: client.authorizationServerId });
+    return this.servers.get(client.authorizationServerId);
   }
 
   /**
@@ -55,16 +54,14 @@ export class PhaseWork {
    * registration, or a server that holds a secret and a key side by side.
    */
   realOverlap(client: ClientEntity, server: AuthorizationServerEntity): boolean {
-    return (
-      client.targetStrategy === 'successor' || this.connectors.for(server.connectorType).capabilities.overlappingMethods
-    );
+    return client.targetStrategy === 'successor' || this.registrar.capabilities(server).overlappingMethods;
   }
 
   /** The client's active key (made the first time) and where Keyshift publishes it. */
   async publishedKeys(client: ClientEntity, server: AuthorizationServerEntity): Promise<PublishedKeys> {
     try {
       const key = await this.firstKey.ensure(client.id, server);
-      return { jwksUri: this.registrar.jwksUri(key.jwksId), alg: key.alg, kids: [key.kid] };
+      return { jwksUri: this.converger.jwksUri(key.jwksId), alg: key.alg, kids: [key.kid] };
     } catch (error) {
       if (error instanceof KeyNotReady) throw new PhaseStop(this.awaiting(error.message));
       throw error;
@@ -79,7 +76,7 @@ export class PhaseWork {
     keys: PublishedKeys | null,
   ): Promise<void> {
     try {
-      const outcome = await this.registrar.converge(client, server, phase, keys, (n) => this.spend(client, server, n));
+      const outcome = await this.converger.converge(client, server, phase, keys, (n) => this.spend(client, server, n));
       if (outcome.kind === 'awaiting_operator') {
         throw new PhaseStop({ type: 'awaiting', reason: outcome.reason, recheckAt: null });
       }
@@ -142,15 +139,12 @@ export class PhaseWork {
     server: AuthorizationServerEntity,
     keys: PublishedKeys,
   ): Promise<HeldKeySet> {
-    const connector = this.connectors.for(server.connectorType);
-    if (!connector.capabilities.readable) {
+    if (!this.registrar.capabilities(server).readable) {
       return { kind: 'jwks_uri', uri: keys.jwksUri, source: 'operator_confirmation' };
     }
     await this.spend(client, server, 1);
     try {
-      return heldKeySet(
-        await connector.read({ clientRowId: client.id, clientId: client.clientId, registration: 'original' }),
-      );
+      return heldKeySet(await this.registrar.read(client, server, 'original'));
     } catch (error) {
       if (error instanceof ConnectorError) throw new PhaseStop(this.connectorFault(error));
       throw error;
@@ -186,10 +180,7 @@ export class PhaseWork {
   private async campaignBudget(campaignId: string, server: AuthorizationServerEntity): Promise<number> {
     const cached = this.budgets.get(campaignId);
     if (cached && cached.until > Date.now()) return cached.perSecond;
-    const [row] = (await this.dataSource.query('SELECT server_budget_per_second FROM campaigns WHERE id = $1', [
-      campaignId,
-    ])) as { server_budget_per_second: number }[];
-    const perSecond = row?.server_budget_per_second ?? server.probeRatePerSecond;
+    const perSecond = (await this.campaigns.serverBudgetPerSecond(campaignId)) ?? server.probeRatePerSecond;
     this.budgets.set(campaignId, { perSecond, until: Date.now() + 5_000 });
     return perSecond;
   }

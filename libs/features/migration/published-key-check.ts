@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, newId } from '@keyshift/common';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { createLocalJWKSet, errors, JSONWebKeySet, jwtVerify } from 'jose';
-import { DataSource } from 'typeorm';
 import { AssertionAudience, AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity } from '../clients/client.entity';
 import { buildClientAssertion } from '../probes/client-assertion';
 import { ClientSigningKeys } from '../probes/client-signing-keys';
 import { ProbeEntity, ProbeMethod, ProbeOutcome } from '../probes/probe.entity';
+import { ProbesRepository } from '../probes/probes.repository';
 import { HeldKeySet, heldKeyMismatch } from './held-key-set';
 
 /** A published-key check: its probe row, and why it needs a person when the server holds another key set. */
@@ -28,7 +27,7 @@ export interface PublishedKeyVerdict {
 @Injectable()
 export class PublishedKeyCheck {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly probes: ProbesRepository,
     private readonly http: OutboundHttp,
     private readonly keys: ClientSigningKeys,
     private readonly clock: Clock,
@@ -114,7 +113,7 @@ export class PublishedKeyCheck {
       detail,
       createdAt: this.clock.now(),
     };
-    await this.dataSource.getRepository(ProbeEntity).insert(probe);
+    await this.probes.insert(probe);
     return { probe, mismatch };
   }
 }

@@ -1,4 +1,5 @@
 import { KeyObject, randomUUID } from 'node:crypto';
+import { assertionLifetimeSeconds, CLIENT_ASSERTION_TYP } from '@keyshift/domain';
 import { SignJWT } from 'jose';
 
 /** A key a client signs its assertions with (issue 4 manages them; probes only use them). */
@@ -11,14 +12,12 @@ export interface SigningKey {
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Backdating iat absorbs clock skew between Keyshift and the server. */
 export const IAT_BACKDATE_SECONDS = 5;
-/** Never more than a minute, whatever the server tolerates (the conformance suite's rule). */
-export const MAX_ASSERTION_SECONDS = 60;
 
 export interface AssertionInput {
   clientId: string;
   audience: string;
   key: SigningKey;
-  /** The server's longest accepted lifetime; capped at MAX_ASSERTION_SECONDS. */
+  /** The server's longest accepted lifetime; capped at a minute (assertionLifetimeSeconds). */
   serverMaxSeconds: number;
   now: Date;
 }
@@ -35,9 +34,9 @@ export async function buildClientAssertion({
   now,
 }: AssertionInput): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000) - IAT_BACKDATE_SECONDS;
-  const lifetime = Math.min(MAX_ASSERTION_SECONDS, serverMaxSeconds);
+  const lifetime = assertionLifetimeSeconds(serverMaxSeconds);
   return new SignJWT({})
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CLIENT_ASSERTION_TYP })
     .setIssuer(clientId)
     .setSubject(clientId)
     .setAudience(audience)

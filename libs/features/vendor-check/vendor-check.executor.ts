@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { Phase, PhaseEvent, vendorSupport } from '@keyshift/domain';
+import { assertionLifetimeSeconds, Phase, PhaseEvent, vendorSupport } from '@keyshift/domain';
 import { JobName, JobQueue } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
-import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { AuthorizationServersRepository } from '../authorization-servers/authorization-servers.repository';
 import { ClientEntity } from '../clients/client.entity';
 import { PhaseExecutor } from '../clients/phase-executor.port';
+import { ConnectorCatalog } from '../ports/connector-catalog';
 
 /**
  * Phase 1: judges the client's target against the capabilities its server advertised. Uses
@@ -19,16 +18,15 @@ export class VendorCheckExecutor implements PhaseExecutor {
   readonly phase = Phase.VendorCheck;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly servers: AuthorizationServersRepository,
     private readonly queue: JobQueue,
+    private readonly connectors: ConnectorCatalog,
     private readonly clock: Clock,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
   ) {}
 
   async run(client: ClientEntity): Promise<PhaseEvent> {
-    const server = await this.dataSource
-      .getRepository(AuthorizationServerEntity)
-      .findOneByOrFail({ id: client.authorizationServerId });
+    const server = await this.servers.get(client.authorizationServerId);
     const now = this.clock.now();
     const fresh =
       server.capabilities !== null &&
@@ -50,11 +48,21 @@ export class VendorCheckExecutor implements PhaseExecutor {
     }
     return {
       type: 'evidence',
-      evidence: vendorSupport(server.capabilities!, {
-        authMethod: client.targetAuthMethod,
-        senderConstraint: client.targetSenderConstraint,
-        connector: server.connectorType,
-      }),
+      evidence: vendorSupport(
+        server.capabilities!,
+        {
+          authMethod: client.targetAuthMethod,
+          senderConstraint: client.targetSenderConstraint,
+          strategy: client.targetStrategy,
+        },
+        {
+          capabilities: this.connectors.capabilities(server.connectorType),
+          assertion: {
+            audience: server.assertionAudience,
+            lifetimeSeconds: assertionLifetimeSeconds(server.maxAssertionSeconds),
+          },
+        },
+      ),
     };
   }
 }

@@ -1,5 +1,7 @@
 import {
   AdvertisedCapabilities,
+  ConnectorCapabilities,
+  ConnectorFacts,
   MigrationTarget,
   SIGNING_ALGS,
   usableAlg,
@@ -17,13 +19,35 @@ const caps = (over: Partial<AdvertisedCapabilities> = {}): AdvertisedCapabilitie
 const target = (over: Partial<MigrationTarget> = {}): MigrationTarget => ({
   authMethod: 'private_key_jwt',
   senderConstraint: 'dpop',
-  connector: 'rfc7592',
+  strategy: 'in_place',
   ...over,
 });
+/** An RFC 7592 connector's capabilities, with Keyshift signing aud=issuer assertions living 60 s. */
+const rfc7592: ConnectorCapabilities = {
+  automated: true,
+  readable: true,
+  credential: 'registration_access_token',
+  overlappingMethods: false,
+  keyDelivery: ['jwks_uri', 'jwks'],
+  secretRetirement: 'method_switch',
+  canRegister: true,
+  canDelete: true,
+  senderConstraints: { dpop: true, mtls: false },
+  assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
+};
+const connector = (
+  over: Partial<ConnectorCapabilities> = {},
+  assertion: Partial<ConnectorFacts['assertion']> = {},
+): ConnectorFacts => ({
+  capabilities: { ...rfc7592, ...over },
+  assertion: { audience: 'issuer', lifetimeSeconds: 60, ...assertion },
+});
+const REGISTRATION_ENDPOINT_MISSING =
+  'registration_endpoint (RFC 7591), needed by a connector that manages registrations by RFC 7592';
 
 describe('vendor support (phase 1 evidence)', () => {
   it('is supported when the server advertises everything the migration needs', () => {
-    expect(vendorSupport(caps(), target())).toEqual({ kind: 'vendor_support', supported: true });
+    expect(vendorSupport(caps(), target(), connector())).toEqual({ kind: 'vendor_support', supported: true });
   });
 
   it('names every missing piece, in order', () => {
@@ -33,14 +57,14 @@ describe('vendor support (phase 1 evidence)', () => {
       dpopSigningAlgs: ['EdDSA'],
       registrationEndpoint: null,
     });
-    expect(vendorSupport(none, target())).toEqual({
+    expect(vendorSupport(none, target(), connector())).toEqual({
       kind: 'vendor_support',
       supported: false,
       missing: [
         'token_endpoint_auth_method private_key_jwt',
         'a client assertion alg Keyshift signs with (ES256, PS256, RS256, EdDSA)',
         'DPoP with a proof alg Keyshift signs with (ES256, Ed25519, PS256, RS256)',
-        'registration_endpoint (RFC 7591), needed by the rfc7592 connector',
+        REGISTRATION_ENDPOINT_MISSING,
       ],
     });
   });
@@ -61,13 +85,13 @@ describe('vendor support (phase 1 evidence)', () => {
       caps({ dpopSigningAlgs: [] }),
       'DPoP with a proof alg Keyshift signs with (ES256, Ed25519, PS256, RS256)',
     ],
-    [
-      'registration endpoint',
-      caps({ registrationEndpoint: null }),
-      'registration_endpoint (RFC 7591), needed by the rfc7592 connector',
-    ],
+    ['registration endpoint', caps({ registrationEndpoint: null }), REGISTRATION_ENDPOINT_MISSING],
   ])('misses only the %s when only that is absent', (_what, c, missing) => {
-    expect(vendorSupport(c, target())).toEqual({ kind: 'vendor_support', supported: false, missing: [missing] });
+    expect(vendorSupport(c, target(), connector())).toEqual({
+      kind: 'vendor_support',
+      supported: false,
+      missing: [missing],
+    });
   });
 
   it('asks only for what the target needs', () => {
@@ -77,9 +101,14 @@ describe('vendor support (phase 1 evidence)', () => {
       dpopSigningAlgs: [],
       registrationEndpoint: null,
     });
-    // Another auth method needs no assertion alg; no sender constraint needs no DPoP; manual needs no registration endpoint.
+    // Another auth method needs no assertion alg; no sender constraint needs no DPoP; a connector
+    // that sends nothing to the server (an operator's) needs no registration endpoint.
     expect(
-      vendorSupport(bare, target({ authMethod: 'tls_client_auth', senderConstraint: 'none', connector: 'manual' })),
+      vendorSupport(
+        bare,
+        target({ authMethod: 'tls_client_auth', senderConstraint: 'none' }),
+        connector({ automated: false, readable: false, credential: 'none', canRegister: false }),
+      ),
     ).toEqual({
       kind: 'vendor_support',
       supported: true,
@@ -107,5 +136,78 @@ describe('signing algs', () => {
     expect(usableDpopAlg(['PS256', 'RS256', 'ES256'])).toBe('ES256');
     expect(usableDpopAlg(['EdDSA'])).toBeNull();
     expect(usableDpopAlg([])).toBeNull();
+  });
+
+  describe('reads the connector’s capabilities, never its type', () => {
+    const only = (c: ConnectorFacts, t: Partial<MigrationTarget> = {}) => vendorSupport(caps(), target(t), c);
+
+    it.each<[string, ConnectorFacts, Partial<MigrationTarget>, string]>([
+      [
+        'an assertion profile with no alg Keyshift signs with among those advertised',
+        connector({ assertion: { ...rfc7592.assertion, algs: ['HS256'] } }),
+        {},
+        'a client assertion alg Keyshift signs with (ES256, PS256, RS256, EdDSA)',
+      ],
+      [
+        'an aud the server does not accept',
+        connector({ assertion: { ...rfc7592.assertion, audiences: ['token_endpoint'] } }),
+        {},
+        'client assertions with aud issuer (the server accepts token_endpoint)',
+      ],
+      [
+        'a lifetime longer than the server accepts',
+        connector({ assertion: { ...rfc7592.assertion, maxLifetimeSeconds: 30 } }),
+        {},
+        "client assertions living 60 s (the server accepts at most 30 s: lower the server's maxAssertionSeconds)",
+      ],
+      [
+        'a typ Keyshift does not write',
+        connector({ assertion: { ...rfc7592.assertion, typ: 'client-authentication+jwt' } }),
+        {},
+        'client assertions typed client-authentication+jwt (Keyshift writes JWT)',
+      ],
+      [
+        'no way to require DPoP',
+        connector({ senderConstraints: { dpop: false, mtls: false } }),
+        {},
+        'a way for the connector to require DPoP-bound tokens for the client',
+      ],
+      [
+        'no way to deliver keys',
+        connector({ keyDelivery: [] }),
+        {},
+        'a way for the connector to deliver the client’s keys',
+      ],
+      [
+        'no registrations for a successor',
+        connector({ canRegister: false }),
+        { strategy: 'successor' },
+        'new registrations through the connector, needed by the successor strategy',
+      ],
+    ])('refuses %s', (_what, facts, t, missing) => {
+      expect(only(facts, t)).toEqual({ kind: 'vendor_support', supported: false, missing: [missing] });
+    });
+
+    it('accepts the same connector once the gap is closed', () => {
+      expect(only(connector({ assertion: { ...rfc7592.assertion, algs: ['RS256'] } }))).toMatchObject({
+        supported: true,
+      });
+      expect(only(connector({ assertion: { ...rfc7592.assertion, maxLifetimeSeconds: 60 } }))).toMatchObject({
+        supported: true,
+      });
+      expect(only(connector({ assertion: { ...rfc7592.assertion, typ: 'JWT' } }))).toMatchObject({ supported: true });
+      expect(only(connector({ canRegister: false }), { strategy: 'in_place' })).toMatchObject({ supported: true });
+      expect(
+        only(connector({ senderConstraints: { dpop: false, mtls: false } }), { senderConstraint: 'none' }),
+      ).toMatchObject({
+        supported: true,
+      });
+      // An admin-API connector does not need RFC 7591's registration endpoint.
+      expect(
+        vendorSupport(caps({ registrationEndpoint: null }), target(), connector({ credential: 'server_admin' })),
+      ).toMatchObject({
+        supported: true,
+      });
+    });
   });
 });

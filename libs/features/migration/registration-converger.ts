@@ -1,22 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
+import { Transactions } from '@keyshift/database';
 import { Phase } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientEntity, PendingServerChange, RegistrationState } from '../clients/client.entity';
-import { Connectors } from '../connectors/connectors';
-import { recordableMetadata } from '../connectors/registration-metadata';
-import {
-  AfterChange,
-  ConnectorClient,
-  ConnectorError,
-  RegistrationChange,
-  ServerConnector,
-} from '../connectors/server-connector';
+import { ClientsRepository } from '../clients/clients.repository';
+import { Registrar, RegistrarOutcome } from '../connectors/registrar';
+import { RegistrationChange } from '../connectors/server-connector';
 import {
   applied,
   desiredRegistration,
@@ -45,10 +38,11 @@ export type ConvergeOutcome =
  * duplicated job costs nothing at the server. The same call puts things back after a rollback.
  */
 @Injectable()
-export class ServerRegistrar {
+export class RegistrationConverger {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly connectors: Connectors,
+    private readonly registrar: Registrar,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
@@ -66,14 +60,11 @@ export class ServerRegistrar {
     keys: PublishedKeys | null,
     spend: Spend = async () => undefined,
   ): Promise<ConvergeOutcome> {
-    const connector = this.connectors.for(server.connectorType);
     // An exchange a killed worker left open is settled first: its token adopted (or the client
     // stopped with the reason), and the state it recorded read back before anything is compared.
-    if (await connector.recover(client.id)) {
-      const fresh = await this.dataSource
-        .getRepository(ClientEntity)
-        .findOne({ where: { id: client.id }, select: { id: true, registrationState: true } });
-      if (fresh) client.registrationState = fresh.registrationState;
+    if (await this.registrar.recover(client, server)) {
+      const fresh = await this.clients.registrationStateOf(client.id);
+      if (fresh) client.registrationState = fresh;
     }
     const desired = desiredRegistration(phase, {
       strategy: client.targetStrategy,
@@ -82,21 +73,14 @@ export class ServerRegistrar {
     });
     let state = client.registrationState;
     let changed = false;
-    const original: ConnectorClient = { clientRowId: client.id, clientId: client.clientId, registration: 'original' };
 
     if (desired.original === 'deleted') {
       if (!state.originalDeleted) {
         const next = { ...state, originalDeleted: true };
-        const outcome = await this.perform(
-          client,
-          connector,
-          'delete the original registration',
-          next,
-          async (after) => {
-            await spend(1);
-            return connector.remove(original, after);
-          },
-        );
+        const outcome = await this.perform(client, 'delete the original registration', next, async (planned) => {
+          await spend(1);
+          return this.registrar.remove(client, server, 'original', planned);
+        });
         if (outcome) return outcome;
         state = next;
         changed = true;
@@ -105,9 +89,9 @@ export class ServerRegistrar {
       const change = this.change(recordedRegistration(state, client.authMethod), desired.original, keys);
       if (change) {
         const next = applied(state, change, keys?.kids ?? []);
-        const outcome = await this.perform(client, connector, describeChange(change), next, async (after) => {
+        const outcome = await this.perform(client, describeChange(change), next, async (planned) => {
           await spend(2); // RFC 7592 is a full replacement: read, then write
-          return connector.update(original, change, after);
+          return this.registrar.update(client, server, 'original', change, planned);
         });
         if (outcome) return outcome;
         state = next;
@@ -115,7 +99,7 @@ export class ServerRegistrar {
       }
     }
 
-    const successor = await this.convergeSuccessor(client, server, connector, desired.successor, state, keys, spend);
+    const successor = await this.convergeSuccessor(client, server, desired.successor, state, keys, spend);
     if (successor.kind === 'awaiting_operator') return successor;
     return { kind: changed || successor.kind === 'changed' ? 'changed' : 'in_sync', state: successor.state };
   }
@@ -123,42 +107,30 @@ export class ServerRegistrar {
   private async convergeSuccessor(
     client: ClientEntity,
     server: AuthorizationServerEntity,
-    connector: ServerConnector,
     wanted: WantedRegistration | null,
     state: RegistrationState,
     keys: PublishedKeys | null,
     spend: Spend,
   ): Promise<ConvergeOutcome> {
-    const current = await this.dataSource
-      .getRepository(ClientEntity)
-      .findOne({ where: { id: client.id }, select: { id: true, successorClientId: true } });
-    const successorId = current?.successorClientId ?? null;
+    const successorId = (await this.clients.registrationsOf(client.id))?.successor?.clientId ?? null;
     if (!wanted) {
       if (!successorId) return { kind: 'in_sync', state };
       // A rolled-back key registration: the successor goes, and Keyshift forgets it.
       const next = { ...state, successorDpopBound: undefined };
       await spend(1);
-      await connector.remove(
-        { clientRowId: client.id, clientId: successorId, registration: 'successor' },
-        { registrationState: next },
-      );
+      await this.registrar.remove(client, server, 'successor', next);
       return { kind: 'changed', state: next };
     }
     if (!keys) throw new Error('a successor registration needs the client keys published first');
     if (!successorId) {
-      if (!server.capabilities?.registrationEndpoint) {
-        throw new ConnectorError(`${server.issuer} advertises no registration_endpoint (RFC 7591)`, false);
-      }
       await spend(2);
-      const template = recordableMetadata(
-        await connector.read({ clientRowId: client.id, clientId: client.clientId, registration: 'original' }),
-      );
+      const template = await this.registrar.read(client, server, 'original');
       delete template.client_id;
       delete template.jwks;
       const next = { ...state, successorDpopBound: wanted.dpopBound };
-      await connector.registerSuccessor(
-        { clientRowId: client.id, clientId: client.clientId },
-        server.capabilities.registrationEndpoint,
+      await this.registrar.register(
+        client,
+        server,
         {
           ...template,
           client_name: `${typeof template.client_name === 'string' ? template.client_name : client.clientId} (Keyshift successor)`,
@@ -167,18 +139,14 @@ export class ServerRegistrar {
           jwks_uri: keys.jwksUri,
           dpop_bound_access_tokens: wanted.dpopBound,
         },
-        { registrationState: next },
+        next,
       );
       return { kind: 'changed', state: next };
     }
     if ((state.successorDpopBound ?? false) === wanted.dpopBound) return { kind: 'in_sync', state };
     const next = { ...state, successorDpopBound: wanted.dpopBound };
     await spend(2);
-    await connector.update(
-      { clientRowId: client.id, clientId: successorId, registration: 'successor' },
-      { dpop_bound_access_tokens: wanted.dpopBound },
-      { registrationState: next },
-    );
+    await this.registrar.update(client, server, 'successor', { dpop_bound_access_tokens: wanted.dpopBound }, next);
     return { kind: 'changed', state: next };
   }
 
@@ -198,19 +166,15 @@ export class ServerRegistrar {
    */
   private async perform(
     client: ClientEntity,
-    connector: ServerConnector,
     description: string,
     next: RegistrationState,
-    call: (after: AfterChange) => Promise<{ kind: string; instructions?: string[] }>,
+    call: (planned: RegistrationState) => Promise<RegistrarOutcome>,
   ): Promise<ConvergeOutcome | null> {
     const pending = client.pendingServerChange;
     if (pending?.description === description && pending.confirmedAt) {
-      await this.dataSource.transaction(async (m) => {
-        await m.query(`UPDATE clients SET registration_state = $2, pending_server_change = NULL WHERE id = $1`, [
-          client.id,
-          next,
-        ]);
-        await this.audit.append(m, [
+      await this.transactions.run(async (tx) => {
+        await this.clients.recordOperatorChange(tx, client.id, next);
+        await this.audit.append(tx, [
           {
             actor: SYSTEM_ACTORS.worker,
             action: 'client.registration_changed_by_operator',
@@ -222,18 +186,18 @@ export class ServerRegistrar {
       });
       return null;
     }
-    const result = await call({ registrationState: next });
+    const result = await call(next);
     if (result.kind === 'applied') return null;
-    const instructions = result.instructions ?? [];
+    const instructions = result.instructions;
     if (pending?.description !== description) {
       const request: PendingServerChange = {
         description,
         instructions,
         requestedAt: this.clock.now().toISOString(),
       };
-      await this.dataSource.transaction(async (m) => {
-        await m.query(`UPDATE clients SET pending_server_change = $2 WHERE id = $1`, [client.id, request]);
-        await this.audit.append(m, [
+      await this.transactions.run(async (tx) => {
+        await this.clients.requestOperatorChange(tx, client.id, request);
+        await this.audit.append(tx, [
           {
             actor: SYSTEM_ACTORS.worker,
             action: 'client.server_change_requested',
