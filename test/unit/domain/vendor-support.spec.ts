@@ -1,5 +1,6 @@
 import {
   AdvertisedCapabilities,
+  assertionLifetimeSeconds,
   ConnectorCapabilities,
   ConnectorFacts,
   MigrationTarget,
@@ -209,5 +210,11 @@ describe('signing algs', () => {
         supported: true,
       });
     });
+  });
+
+  it('signs assertions for the server’s longest accepted lifetime, never for more than a minute', () => {
+    expect(assertionLifetimeSeconds(30)).toBe(30);
+    expect(assertionLifetimeSeconds(60)).toBe(60);
+    expect(assertionLifetimeSeconds(300)).toBe(60);
   });
 });
