@@ -195,6 +195,15 @@ export class AuditRepository {
     )) as AuditEventRow[];
   }
 
+  /** Whether any event concerns the subject (a probe sweep exists once its start is audited). */
+  async anyEventFor(subjectType: string, subjectId: string, tx?: Tx): Promise<boolean> {
+    const rows = (await this.tx(tx).query(
+      `SELECT 1 FROM audit_events WHERE subject_type = $1 AND subject_id = $2 LIMIT 1`,
+      [subjectType, subjectId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
   /** One event, as text for decodeEvent. */
   async eventText(tx: Tx, seq: string): Promise<EventTextRow | undefined> {
     const [row] = (await tx.query(`SELECT ${EVENT_TEXT_COLUMNS} FROM audit_events WHERE seq = $1`, [

@@ -6,7 +6,7 @@ import { NEEDS_A_PERSON_STATES, Phase, PhaseState, type RotationPolicy } from '@
 import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import type { RegistrationUriServer } from '../authorization-servers/registration-client-uri';
-import { ClientEntity, PendingServerChange, RegistrationState } from './client.entity';
+import { ClientEntity, PendingServerChange, RegistrationState, SecretStatus } from './client.entity';
 import { ClientFilter, clientFilterConditions } from '../ports/client-filter';
 import { CLIENT_VIEW_COLUMNS, ClientViewRow } from './client-view';
 
@@ -86,6 +86,41 @@ export class ClientsRepository {
   }
 
   // ── section: keys and probes ─────────────────────────────────────────────────────────────────
+
+  /**
+   * A page of clients that still hold their secret, matching the one client filter, after `after`
+   * in id order (an API probe sweep: each is probed with its current secret method).
+   */
+  async secretHoldersPage(
+    filter: ClientFilter,
+    after: string,
+    limit: number,
+    tx?: Tx,
+  ): Promise<Pick<ClientEntity, 'id' | 'authorizationServerId' | 'authMethod'>[]> {
+    const params: unknown[] = [after, SecretStatus.Present];
+    const where = ['c.id > $1', 'c.secret_status = $2', ...clientFilterConditions(filter, params)];
+    params.push(limit);
+    const rows = (await this.tx(tx).query(
+      `SELECT c.id, c.authorization_server_id, c.auth_method FROM clients c
+       WHERE ${where.join(' AND ')} ORDER BY c.id LIMIT $${params.length}`,
+      params,
+    )) as { id: string; authorization_server_id: string; auth_method: string }[];
+    return rows.map((r) => ({ id: r.id, authorizationServerId: r.authorization_server_id, authMethod: r.auth_method }));
+  }
+
+  /** Who a probe speaks as, for many clients at once (the probe runner batches concurrent reads). */
+  async probedClients(ids: readonly string[], tx?: Tx): Promise<ProbedClientRow[]> {
+    const rows = (await this.tx(tx).query(
+      'SELECT id, client_id, successor_client_id, authorization_server_id FROM clients WHERE id = ANY($1::uuid[])',
+      [ids],
+    )) as { id: string; client_id: string; successor_client_id: string | null; authorization_server_id: string }[];
+    return rows.map((r) => ({
+      id: r.id,
+      clientId: r.client_id,
+      successorClientId: r.successor_client_id,
+      authorizationServerId: r.authorization_server_id,
+    }));
+  }
 
   /** The client's jwksId, given one with its first key; the same id for the client's lifetime. */
   async ensureJwksId(tx: Tx, clientRowId: string): Promise<string> {
@@ -280,4 +315,12 @@ export interface HeldRegistration {
   /** RFC 7592's registration_client_uri; null where the server is not managed by RFC 7592. */
   uri: string | null;
   hasToken: boolean;
+}
+
+/** A client as a probe needs it: which client_id(s) to speak as, at which server. */
+export interface ProbedClientRow {
+  id: string;
+  clientId: string;
+  successorClientId: string | null;
+  authorizationServerId: string;
 }

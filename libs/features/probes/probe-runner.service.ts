@@ -1,18 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, MicroBatcher, newId } from '@keyshift/common';
-import { batchedReads, bulkInsert } from '@keyshift/database';
+import { batchedReads } from '@keyshift/database';
 import { DpopProofAlg, SIGNING_ALGS, usableDpopAlg } from '@keyshift/domain';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { generateKeyPair, generateProof } from 'dpop';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { endpointProblem, endpointScope } from '../authorization-servers/endpoint-policy';
-import { ClientSecrets } from '../clients/client-secrets.service';
+import { AuthorizationServersRepository } from '../authorization-servers/authorization-servers.repository';
+import { ClientsRepository } from '../clients/clients.repository';
+import { SealedClientValues } from '../ports/sealed-client-values';
 import { buildClientAssertion, SigningKey } from './client-assertion';
 import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeEntity, ProbeMethod, ProbeOutcome } from './probe.entity';
+import { ProbesRepository } from './probes.repository';
 import { ClassifiedResponse, classifyTokenResponse } from './token-response';
 import { ClientCredential, tokenRequest } from './token-request';
 
@@ -56,34 +57,20 @@ const OUTBOUND_OUTCOME: Record<OutboundError['kind'], ProbeOutcome> = {
 @Injectable()
 export class ProbeRunner {
   /** Probe rows from concurrent jobs go in as one INSERT. */
-  private readonly evidence = new MicroBatcher<ProbeEntity>((rows) =>
-    bulkInsert(this.dataSource.manager, ProbeEntity, rows),
-  );
+  private readonly evidence = new MicroBatcher<ProbeEntity>((rows) => this.probes.insertMany(rows));
   /** Client reads from concurrent probes share one query. */
-  private readonly clients = batchedReads<string, ProbedClient>(async (ids) => {
-    const rows = (await this.dataSource.query(
-      'SELECT id, client_id, successor_client_id, authorization_server_id FROM clients WHERE id = ANY($1::uuid[])',
-      [ids],
-    )) as { id: string; client_id: string; successor_client_id: string | null; authorization_server_id: string }[];
-    return new Map(
-      rows.map((r) => [
-        r.id,
-        {
-          id: r.id,
-          clientId: r.client_id,
-          successorClientId: r.successor_client_id,
-          authorizationServerId: r.authorization_server_id,
-        },
-      ]),
-    );
-  });
+  private readonly clients = batchedReads<string, ProbedClient>(
+    async (ids) => new Map((await this.clientRows.probedClients(ids)).map((r) => [r.id, r])),
+  );
   /** Servers change rarely; a probe burst would otherwise read the same row thousands of times. */
   private readonly servers = new Map<string, { row: AuthorizationServerEntity; until: number }>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clientRows: ClientsRepository,
+    private readonly serverRows: AuthorizationServersRepository,
+    private readonly probes: ProbesRepository,
     private readonly http: OutboundHttp,
-    private readonly secrets: ClientSecrets,
+    private readonly secrets: SealedClientValues,
     private readonly keys: ClientSigningKeys,
     private readonly clock: Clock,
   ) {}
@@ -172,7 +159,7 @@ export class ProbeRunner {
   private async server(id: string): Promise<AuthorizationServerEntity> {
     const cached = this.servers.get(id);
     if (cached && cached.until > Date.now()) return cached.row;
-    const row = await this.dataSource.getRepository(AuthorizationServerEntity).findOneByOrFail({ id });
+    const row = await this.serverRows.get(id);
     // Only discovered servers are cached, so a discovery landing is seen by the next probe.
     if (row.capabilities) this.servers.set(id, { row, until: Date.now() + SERVER_CACHE_MS });
     return row;

@@ -1,27 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Phase, probesNeeded } from '@keyshift/domain';
 import { JobHandler, JobName, JobQueue, PayloadOf } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
 import { ClientSigningKeys } from './client-signing-keys';
 import { ProbeMethod } from './probe.entity';
+import { ProbesRepository } from './probes.repository';
 import { ProbesService, ServerProbeTarget } from './probes.service';
 
 const BATCH = 2_000;
-
-interface Row {
-  id: string;
-  authorization_server_id: string;
-  auth_method: string;
-  phase: Phase;
-  target_sender_constraint: 'dpop' | 'none';
-  secret_status: string;
-  last_secret: Date | null;
-  last_key: Date | null;
-  last_dpop: Date | null;
-}
 
 /**
  * The scheduled evidence refresh: for every active client, the probes its phase's gate reads
@@ -32,7 +19,7 @@ export class ProbeSweepHandler implements JobHandler<JobName.ProbeSweep> {
   readonly name = JobName.ProbeSweep;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: ProbesRepository,
     private readonly queue: JobQueue,
     private readonly probes: ProbesService,
     private readonly keys: ClientSigningKeys,
@@ -49,16 +36,7 @@ export class ProbeSweepHandler implements JobHandler<JobName.ProbeSweep> {
     let after = '00000000-0000-0000-0000-000000000000';
     let queued = 0;
     for (;;) {
-      const rows = (await this.dataSource.query(
-        `SELECT c.id, c.authorization_server_id, c.auth_method, c.phase, c.target_sender_constraint, c.secret_status,
-           (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = c.auth_method AND NOT p.dpop) AS last_secret,
-           (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = 'private_key_jwt' AND NOT p.dpop) AS last_key,
-           (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = 'private_key_jwt' AND p.dpop) AS last_dpop
-         FROM clients c
-         WHERE c.id > $1 AND c.phase <> 'vendor_check' AND NOT c.paused
-         ORDER BY c.id LIMIT $2`,
-        [after, BATCH],
-      )) as Row[];
+      const rows = await this.repository.sweepPage(after, BATCH);
       if (rows.length === 0) return queued;
       // Grouped by phase, which each probe records as its purpose.
       const byPhase = new Map<Phase, ServerProbeTarget[]>();

@@ -1,10 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger, LOGGER } from '@keyshift/common';
 import { JobWorkerHost, probeQueueName } from '@keyshift/queue';
 import { Worker } from 'bullmq';
-import { DataSource } from 'typeorm';
-import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { AuthorizationServersRepository } from '../authorization-servers/authorization-servers.repository';
 import { probeBatching } from './probe-batching';
 
 const REFRESH_MS = 5_000;
@@ -22,7 +20,7 @@ export class ProbeWorkerPool implements OnApplicationBootstrap, OnApplicationShu
   private refreshing?: Promise<void>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly servers: AuthorizationServersRepository,
     private readonly host: JobWorkerHost,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -40,9 +38,7 @@ export class ProbeWorkerPool implements OnApplicationBootstrap, OnApplicationShu
 
   private async sync(): Promise<void> {
     try {
-      const servers = await this.dataSource
-        .getRepository(AuthorizationServerEntity)
-        .find({ select: { id: true, probeRatePerSecond: true, probeConcurrency: true } });
+      const servers = await this.servers.probeLimits();
       for (const s of servers) {
         const current = this.workers.get(s.id);
         if (current && current.rate === s.probeRatePerSecond && current.concurrency === s.probeConcurrency) continue;

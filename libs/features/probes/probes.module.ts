@@ -12,13 +12,7 @@ import { ServerBackoff } from './server-backoff';
  */
 @Module({
   imports: [ClientsModule],
-  providers: [
-    ProbesService,
-    ProbeRunner,
-    ProbeJobHandler,
-    ProbeSweepHandler,
-    ServerBackoff,
-  ],
+  providers: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff],
   exports: [ProbesService, ProbeRunner, ProbeJobHandler, ProbeSweepHandler, ServerBackoff],
 })
 export class ProbesModule {}

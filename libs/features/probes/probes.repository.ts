@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Tx } from '@keyshift/database';
-import type { CutoverProbeRecord } from '@keyshift/domain';
-import { DataSource } from 'typeorm';
+import { bulkInsert, Tx } from '@keyshift/database';
+import type { CutoverProbeRecord, Phase } from '@keyshift/domain';
+import { DataSource, LessThan } from 'typeorm';
 import { ProbeEntity } from './probe.entity';
 
 /**
@@ -18,6 +18,46 @@ export class ProbesRepository {
   }
 
   // ── section: probe runs, sweeps and the probe API ────────────────────────────────────────────
+
+  /** Probe rows from concurrent jobs, as one INSERT (the runner's group commit). */
+  insertMany(rows: ProbeEntity[]): Promise<void> {
+    return bulkInsert(this.dataSource.manager, ProbeEntity, rows);
+  }
+
+  /**
+   * A page of clients past vendor_check and not paused, after `after` in id order, with when each
+   * credential the gates read was last probed (secret, key, key with DPoP).
+   */
+  sweepPage(after: string, limit: number, tx?: Tx): Promise<SweepRow[]> {
+    return this.tx(tx).query(
+      `SELECT c.id, c.authorization_server_id, c.auth_method, c.phase, c.target_sender_constraint, c.secret_status,
+         (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = c.auth_method AND NOT p.dpop) AS last_secret,
+         (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = 'private_key_jwt' AND NOT p.dpop) AS last_key,
+         (SELECT max(created_at) FROM probes p WHERE p.client_row_id = c.id AND p.method = 'private_key_jwt' AND p.dpop) AS last_dpop
+       FROM clients c
+       WHERE c.id > $1 AND c.phase <> 'vendor_check' AND NOT c.paused
+       ORDER BY c.id LIMIT $2`,
+      [after, limit],
+    ) as Promise<SweepRow[]>;
+  }
+
+  /** A client's probes, newest first, before a cursor id (keyset paging). */
+  pageForClient(clientRowId: string, before: string | undefined, take: number, tx?: Tx): Promise<ProbeEntity[]> {
+    return this.tx(tx)
+      .getRepository(ProbeEntity)
+      .find({
+        where: { clientRowId, ...(before ? { id: LessThan(before) } : {}) },
+        order: { id: 'DESC' },
+        take,
+      });
+  }
+
+  /** How a sweep's probes came out so far, by outcome. */
+  sweepOutcomes(sweepId: string, tx?: Tx): Promise<{ outcome: string; n: number }[]> {
+    return this.tx(tx).query('SELECT outcome, count(*)::int AS n FROM probes WHERE sweep_id = $1 GROUP BY outcome', [
+      sweepId,
+    ]) as Promise<{ outcome: string; n: number }[]>;
+  }
 
   // ── section: evidence the migration executors read ───────────────────────────────────────────
 
@@ -56,4 +96,17 @@ export class ProbesRepository {
   // ── section: reports and evidence packs ──────────────────────────────────────────────────────
 
   // ── end of sections ──────────────────────────────────────────────────────────────────────────
+}
+
+/** A client as the probe sweep sees it. */
+export interface SweepRow {
+  id: string;
+  authorization_server_id: string;
+  auth_method: string;
+  phase: Phase;
+  target_sender_constraint: 'dpop' | 'none';
+  secret_status: string;
+  last_secret: Date | null;
+  last_key: Date | null;
+  last_dpop: Date | null;
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   chunk,
   Clock,
@@ -12,13 +11,15 @@ import {
   Page,
 } from '@keyshift/common';
 import { JobName, JobPayload, JobQueue, ProbeTarget } from '@keyshift/queue';
-import { DataSource, In, LessThan } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
+import { AuditRepository } from '../audit/audit.repository';
+import { AuthorizationServersRepository } from '../authorization-servers/authorization-servers.repository';
 import { ClientEntity, SecretStatus } from '../clients/client.entity';
+import { ClientsRepository } from '../clients/clients.repository';
 import { ClientSigningKeys } from './client-signing-keys';
-import { ProbeEntity, ProbeMethod } from './probe.entity';
+import { ProbeMethod } from './probe.entity';
+import { ProbesRepository } from './probes.repository';
 import { probeBatching } from './probe-batching';
 import { ProbeView, toProbeView } from './probe-view';
 import { RequestProbeDto, StartSweepDto } from './probes.dto';
@@ -35,7 +36,10 @@ export interface SweepStatus {
 @Injectable()
 export class ProbesService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly servers: AuthorizationServersRepository,
+    private readonly probes: ProbesRepository,
+    private readonly auditEvents: AuditRepository,
     private readonly queue: JobQueue,
     private readonly keys: ClientSigningKeys,
     private readonly audit: AuditLog,
@@ -47,7 +51,7 @@ export class ProbesService {
     input: RequestProbeDto,
     by: Principal,
   ): Promise<{ queued: true; method: ProbeMethod; dpop: boolean }> {
-    const client = await this.dataSource.getRepository(ClientEntity).findOneBy({ id: clientRowId });
+    const client = await this.clients.findById(clientRowId);
     if (!client) throw DomainError.notFound('client', clientRowId);
     const method = input.method ?? (client.authMethod as ProbeMethod);
     const dpop = input.dpop ?? false;
@@ -76,11 +80,7 @@ export class ProbesService {
 
   async list(clientRowId: string, limit = 50, cursor?: string): Promise<Page<ProbeView>> {
     const before = cursor ? decodeCursor(cursor, isUuid) : undefined;
-    const rows = await this.dataSource.getRepository(ProbeEntity).find({
-      where: { clientRowId, ...(before ? { id: LessThan(before) } : {}) },
-      order: { id: 'DESC' },
-      take: limit + 1,
-    });
+    const rows = await this.probes.pageForClient(clientRowId, before, limit + 1);
     const items = rows.slice(0, limit).map(toProbeView);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
   }
@@ -111,20 +111,7 @@ export class ProbesService {
     const targets: ServerProbeTarget[] = [];
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const qb = this.dataSource
-        .getRepository(ClientEntity)
-        .createQueryBuilder('c')
-        .select(['c.id', 'c.authorizationServerId', 'c.authMethod'])
-        .where('c.id > :after', { after })
-        .andWhere('c.secret_status = :present', { present: SecretStatus.Present })
-        .orderBy('c.id')
-        .limit(SWEEP_BATCH);
-      if (filter.authorizationServerId)
-        qb.andWhere('c.authorization_server_id = :server', { server: filter.authorizationServerId });
-      if (filter.phase) qb.andWhere('c.phase = :phase', { phase: filter.phase });
-      if (filter.owner) qb.andWhere('c.owner = :owner', { owner: filter.owner });
-      if (filter.tag) qb.andWhere('c.tags @> ARRAY[:tag]::text[]', { tag: filter.tag });
-      const batch = await qb.getMany();
+      const batch = await this.clients.secretHoldersPage(filter, after, SWEEP_BATCH);
       if (batch.length === 0) break;
       for (const c of batch) {
         targets.push({
@@ -141,18 +128,9 @@ export class ProbesService {
 
   /** A sweep exists once its start is audited (sweeps have no table of their own). */
   async sweepStatus(sweepId: string): Promise<SweepStatus> {
-    const [started] = (await this.dataSource.query(
-      `SELECT 1 FROM audit_events WHERE subject_type = 'probe_sweep' AND subject_id = $1 LIMIT 1`,
-      [sweepId],
-    )) as unknown[];
-    if (!started) throw DomainError.notFound('probe sweep', sweepId);
-    const rows = (await this.dataSource.query(
-      'SELECT outcome, count(*)::int AS n FROM probes WHERE sweep_id = $1 GROUP BY outcome',
-      [sweepId],
-    )) as {
-      outcome: string;
-      n: number;
-    }[];
+    if (!(await this.auditEvents.anyEventFor('probe_sweep', sweepId)))
+      throw DomainError.notFound('probe sweep', sweepId);
+    const rows = await this.probes.sweepOutcomes(sweepId);
     return {
       sweepId,
       probes: rows.reduce((sum, r) => sum + r.n, 0),
@@ -178,10 +156,7 @@ export class ProbesService {
       const list = byServer.get(serverId) ?? byServer.set(serverId, []).get(serverId)!;
       list.push(target);
     }
-    const servers = await this.dataSource.getRepository(AuthorizationServerEntity).find({
-      select: { id: true, probeRatePerSecond: true, probeConcurrency: true },
-      where: { id: In([...byServer.keys()]) },
-    });
+    const servers = await this.servers.probeLimits([...byServer.keys()]);
     return servers.flatMap((s) => {
       const { probesPerJob } = probeBatching({ ratePerSecond: s.probeRatePerSecond, concurrency: s.probeConcurrency });
       return chunk(byServer.get(s.id)!, probesPerJob).map((batch) => this.batchJob(s.id, batch, purpose, sweepId));
