@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Tx } from '@keyshift/database';
-import { DataSource, In } from 'typeorm';
+import { DataSource, In, MoreThan } from 'typeorm';
 import { AuthorizationServerEntity } from './authorization-server.entity';
 
 /**
@@ -14,6 +14,43 @@ export class AuthorizationServersRepository {
 
   private tx(tx?: Tx): Tx {
     return tx ?? this.dataSource.manager;
+  }
+
+  // ── section: the servers API and discovery ───────────────────────────────────────────────────
+
+  async insert(tx: Tx, row: AuthorizationServerEntity): Promise<void> {
+    await tx.getRepository(AuthorizationServerEntity).insert(row);
+  }
+
+  findById(id: string, tx?: Tx): Promise<AuthorizationServerEntity | null> {
+    return this.tx(tx).getRepository(AuthorizationServerEntity).findOneBy({ id });
+  }
+
+  /** The row locked FOR UPDATE until `tx` ends (a change judged against what it replaces). */
+  lockForUpdate(tx: Tx, id: string): Promise<AuthorizationServerEntity | null> {
+    return tx.getRepository(AuthorizationServerEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(tx: Tx, id: string, change: Partial<AuthorizationServerEntity>): Promise<void> {
+    await tx.getRepository(AuthorizationServerEntity).update({ id }, change);
+  }
+
+  /** Applies `change` and counts the new version (discovery, which has no version of its own to compare). */
+  async updateBumpingVersion(tx: Tx, id: string, change: Partial<AuthorizationServerEntity>): Promise<void> {
+    await tx
+      .getRepository(AuthorizationServerEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ ...change, version: () => 'version + 1' })
+      .where('id = :id', { id })
+      .execute();
+  }
+
+  /** A page of servers in id order after a cursor id. */
+  listAfter(after: string | undefined, take: number, tx?: Tx): Promise<AuthorizationServerEntity[]> {
+    return this.tx(tx)
+      .getRepository(AuthorizationServerEntity)
+      .find({ where: after ? { id: MoreThan(after) } : {}, order: { id: 'ASC' }, take });
   }
 
   // ── section: the migration executors and the vendor check ───────────────────────────────────

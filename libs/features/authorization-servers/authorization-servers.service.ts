@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   Clock,
   decodeCursor,
@@ -13,14 +12,14 @@ import {
   Page,
 } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { uniqueViolation } from '@keyshift/database';
+import { Transactions, uniqueViolation } from '@keyshift/database';
 import { JobName, JobQueue } from '@keyshift/queue';
-import { DataSource, MoreThan } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { ConnectorCatalog } from '../ports/connector-catalog';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AssertionAudience, AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
 import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
+import { AuthorizationServersRepository } from './authorization-servers.repository';
 import { normalizeTrustedHosts, trustedHostsProblem } from './endpoint-policy';
 import { issuerProblem } from './issuer-url';
 
@@ -74,7 +73,8 @@ export function toServerView(s: AuthorizationServerEntity): AuthorizationServerV
 @Injectable()
 export class AuthorizationServersService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly servers: AuthorizationServersRepository,
+    private readonly transactions: Transactions,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -116,9 +116,9 @@ export class AuthorizationServersService {
       updatedAt: now,
     };
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(AuthorizationServerEntity).insert(row);
-        await this.audit.append(manager, [
+      await this.transactions.run(async (tx) => {
+        await this.servers.insert(tx, row);
+        await this.audit.append(tx, [
           {
             actor: actorOf(by),
             action: 'authorization_server.created',
@@ -156,9 +156,8 @@ export class AuthorizationServersService {
   async update(id: string, input: UpdateAuthorizationServerDto, by: Principal): Promise<AuthorizationServerView> {
     const problem = trustedHostsProblem(input.trustedHosts);
     if (problem) throw DomainError.validation([problem]);
-    const view = await this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(AuthorizationServerEntity);
-      const before = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    const view = await this.transactions.run(async (tx) => {
+      const before = await this.servers.lockForUpdate(tx, id);
       if (!before) throw DomainError.notFound('authorization server', id);
       const after: AuthorizationServerEntity = {
         ...before,
@@ -166,11 +165,12 @@ export class AuthorizationServersService {
         version: before.version + 1,
         updatedAt: this.clock.now(),
       };
-      await repo.update(
-        { id },
-        { trustedHosts: after.trustedHosts, version: after.version, updatedAt: after.updatedAt },
-      );
-      await this.audit.append(manager, [
+      await this.servers.update(tx, id, {
+        trustedHosts: after.trustedHosts,
+        version: after.version,
+        updatedAt: after.updatedAt,
+      });
+      await this.audit.append(tx, [
         {
           actor: actorOf(by),
           action: 'authorization_server.updated',
@@ -206,18 +206,14 @@ export class AuthorizationServersService {
   }
 
   async get(id: string): Promise<AuthorizationServerView> {
-    const row = await this.dataSource.getRepository(AuthorizationServerEntity).findOne({ where: { id } });
+    const row = await this.servers.findById(id);
     if (!row) throw DomainError.notFound('authorization server', id);
     return toServerView(row);
   }
 
   async list(limit = 50, cursor?: string): Promise<Page<AuthorizationServerView>> {
     const after = cursor ? decodeCursor(cursor, isUuid) : undefined;
-    const rows = await this.dataSource.getRepository(AuthorizationServerEntity).find({
-      where: after ? { id: MoreThan(after) } : {},
-      order: { id: 'ASC' },
-      take: limit + 1,
-    });
+    const rows = await this.servers.listAfter(after, limit + 1);
     const items = rows.slice(0, limit).map(toServerView);
     return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
   }

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
-import { DataSource } from 'typeorm';
+import { Transactions } from '@keyshift/database';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
+import { AuthorizationServersRepository } from './authorization-servers.repository';
 import { toServerView } from './authorization-servers.service';
 import { discoveryUrls, parseDiscoveryDocument } from './discovery-document';
 import { endpointScope, EndpointScope } from './endpoint-policy';
@@ -25,7 +25,8 @@ export type DiscoveryOutcome =
 @Injectable()
 export class ServerDiscovery {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly servers: AuthorizationServersRepository,
+    private readonly transactions: Transactions,
     private readonly http: OutboundHttp,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -33,7 +34,7 @@ export class ServerDiscovery {
   ) {}
 
   async discover(serverId: string): Promise<DiscoveryOutcome> {
-    const server = await this.dataSource.getRepository(AuthorizationServerEntity).findOneBy({ id: serverId });
+    const server = await this.servers.findById(serverId);
     if (!server) throw DomainError.notFound('authorization server', serverId);
     // Every endpoint the document names must be on the issuer's host or a trusted host, so nothing
     // is ever sent to an endpoint that failed the check (its discovery is recorded as failed).
@@ -86,15 +87,9 @@ export class ServerDiscovery {
       ...(ok ? { capabilities: outcome.capabilities, capabilitiesCheckedAt: now } : {}),
       updatedAt: now,
     };
-    await this.dataSource.transaction(async (manager) => {
-      await manager
-        .getRepository(AuthorizationServerEntity)
-        .createQueryBuilder()
-        .update()
-        .set({ ...changes, version: () => 'version + 1' })
-        .where('id = :id', { id: server.id })
-        .execute();
-      await this.audit.append(manager, [
+    await this.transactions.run(async (tx) => {
+      await this.servers.updateBumpingVersion(tx, server.id, changes);
+      await this.audit.append(tx, [
         {
           actor: SYSTEM_ACTORS.worker,
           action: ok ? 'authorization_server.discovered' : 'authorization_server.discovery_failed',
