@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   Clock,
   DomainError,
@@ -10,16 +9,16 @@ import {
 } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { bulkInsert, bulkUpdate } from '@keyshift/database';
+import { Transactions, Tx } from '@keyshift/database';
 import { Phase } from '@keyshift/domain';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { DataSource, EntityManager } from 'typeorm';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
-import { registrationClientUriProblem, RegistrationUriServer } from '../authorization-servers/registration-client-uri';
+import { registrationClientUriProblem } from '../authorization-servers/registration-client-uri';
 import { ClientEntity, CutoverMode } from './client.entity';
 import { auditSummary, viewFromEntity } from './client-view';
+import { ClientsRepository } from './clients.repository';
 import { CreateClientDto, ImportErrorMode } from './clients.dto';
 import { ImportRow, rowsFromCsv, rowsFromJson } from './client-import.parser';
 import { newClientEntity } from './clients.service';
@@ -76,7 +75,8 @@ const keyOf = (serverId: string, clientId: string) => `${serverId}\u0000${client
 @Injectable()
 export class ClientImportService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -97,7 +97,7 @@ export class ClientImportService {
     if (errors.length > 0 && mode === ImportErrorMode.Reject) throw rejection(errors);
 
     const failed = new Set(errors.map((e) => e.row));
-    const report = await this.dataSource.transaction((manager) =>
+    const report = await this.transactions.run((manager) =>
       this.write(
         manager,
         valid.filter((v) => !failed.has(v.row)),
@@ -154,14 +154,7 @@ export class ClientImportService {
   private async checkServersExist(valid: ValidRow[], errors: RowError[]): Promise<void> {
     const ids = [...new Set(valid.map((v) => v.input.authorizationServerId))];
     if (ids.length === 0) return;
-    const found = new Map(
-      (
-        (await this.dataSource.query(
-          'SELECT id, issuer, trusted_hosts AS "trustedHosts", capabilities FROM authorization_servers WHERE id = ANY($1::uuid[])',
-          [ids],
-        )) as (RegistrationUriServer & { id: string })[]
-      ).map((r) => [r.id, r]),
-    );
+    const found = new Map((await this.clients.registrationUriServers(ids)).map((r) => [r.id, r]));
     for (const v of valid) {
       const server = found.get(v.input.authorizationServerId);
       if (!server) {
@@ -177,7 +170,7 @@ export class ClientImportService {
   }
 
   private async write(
-    manager: EntityManager,
+    manager: Tx,
     valid: ValidRow[],
     errors: RowError[],
     mode: ImportErrorMode,
@@ -203,10 +196,9 @@ export class ClientImportService {
 
     if (errors.length > 0 && mode === ImportErrorMode.Reject) throw rejection(errors);
 
-    await bulkInsert(manager, ClientEntity, creates);
-    await bulkUpdate(
+    await this.clients.insertMany(manager, creates);
+    await this.clients.updateMany(
       manager,
-      ClientEntity,
       updates.map((u) => u.after),
       UPDATABLE,
     );
@@ -233,21 +225,12 @@ export class ClientImportService {
   }
 
   /** The existing clients this import touches, locked in a fixed order so concurrent imports cannot deadlock. */
-  private async lockExisting(manager: EntityManager, valid: ValidRow[]): Promise<Map<string, ClientEntity>> {
+  private async lockExisting(manager: Tx, valid: ValidRow[]): Promise<Map<string, ClientEntity>> {
     if (valid.length === 0) return new Map();
-    const rows = await manager
-      .getRepository(ClientEntity)
-      .createQueryBuilder('c')
-      .where(
-        '(c.authorization_server_id, c.client_id) IN (SELECT * FROM unnest(:servers::uuid[], :clientIds::text[]))',
-        {
-          servers: valid.map((v) => v.input.authorizationServerId),
-          clientIds: valid.map((v) => v.input.clientId),
-        },
-      )
-      .orderBy('c.id')
-      .setLock('pessimistic_write')
-      .getMany();
+    const rows = await this.clients.lockByServerAndClientId(
+      manager,
+      valid.map((v) => ({ serverId: v.input.authorizationServerId, clientId: v.input.clientId })),
+    );
     return new Map(rows.map((r) => [keyOf(r.authorizationServerId, r.clientId), r]));
   }
 

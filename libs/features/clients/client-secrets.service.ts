@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { DomainError, ErrorCode } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
 import { batchedReads } from '@keyshift/database';
-import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { SealedClientValues, SealedField } from '../ports/sealed-client-values';
+import { ClientsRepository } from './clients.repository';
 import { secretContext } from './secret-context';
 
 export type { SealedField };
@@ -24,7 +23,7 @@ const CONTEXT_OF: Record<SealedField, keyof typeof secretContext> = {
 @Injectable()
 export class ClientSecrets extends SealedClientValues {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditLog,
   ) {
@@ -33,25 +32,14 @@ export class ClientSecrets extends SealedClientValues {
 
   /** Ciphertext reads from concurrent callers share one query (a probe burst opens thousands). */
   private readonly sealed = {
-    client_secret: batchedReads<string, Buffer>((ids) => this.readSealed('secret_ciphertext', ids)),
+    client_secret: batchedReads<string, Buffer>((ids) => this.clients.sealedValues('secret_ciphertext', ids)),
     registration_access_token: batchedReads<string, Buffer>((ids) =>
-      this.readSealed('registration_access_token_ciphertext', ids),
+      this.clients.sealedValues('registration_access_token_ciphertext', ids),
     ),
     successor_registration_access_token: batchedReads<string, Buffer>((ids) =>
-      this.readSealed('successor_registration_access_token_ciphertext', ids),
+      this.clients.sealedValues('successor_registration_access_token_ciphertext', ids),
     ),
   };
-
-  private async readSealed(column: string, ids: readonly string[]): Promise<Map<string, Buffer>> {
-    const rows = (await this.dataSource.query(
-      `SELECT id, ${column} AS sealed FROM clients WHERE id = ANY($1::uuid[])`,
-      [ids],
-    )) as {
-      id: string;
-      sealed: Buffer | null;
-    }[];
-    return new Map(rows.filter((r) => r.sealed).map((r) => [r.id, r.sealed!]));
-  }
 
   async use<T>(
     clientRowId: string,

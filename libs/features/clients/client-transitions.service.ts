@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode } from '@keyshift/common';
 import { gatePolicyOf, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Effect, GatePolicy, PhaseEvent } from '@keyshift/domain';
-import { DataSource, EntityManager } from 'typeorm';
+import { Transactions, Tx } from '@keyshift/database';
 import { AuditLog } from '../audit/audit-log.service';
-import { ClientEntity, SecretStatus } from './client.entity';
+import { SecretStatus } from './client.entity';
+import { ClientsRepository } from './clients.repository';
 import { ServerReverts } from './server-reverts';
 import { ClientView, viewFromEntity } from './client-view';
 import { planTransition, transitionColumns } from './transition-plan';
@@ -34,7 +34,8 @@ export class ClientTransitions {
   private readonly policy: GatePolicy;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     @Inject(KEYSHIFT_CONFIG) config: KeyshiftConfig,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -49,22 +50,19 @@ export class ClientTransitions {
     actor: string,
     options: TransitionOptions = {},
   ): Promise<TransitionResult> {
-    const result = await this.dataSource.transaction((manager) =>
-      this.applyIn(manager, clientRowId, event, actor, options),
-    );
+    const result = await this.transactions.run((tx) => this.applyIn(tx, clientRowId, event, actor, options));
     if (result.client.registration.revertPending) await this.reverts.enqueue(result.client.id, result.client.version);
     return result;
   }
 
   async applyIn(
-    manager: EntityManager,
+    manager: Tx,
     clientRowId: string,
     event: PhaseEvent,
     actor: string,
     options: TransitionOptions = {},
   ): Promise<TransitionResult> {
-    const repo = manager.getRepository(ClientEntity);
-    const client = await repo.findOne({ where: { id: clientRowId } });
+    const client = await this.clients.findById(clientRowId, manager);
     if (!client) throw DomainError.notFound('client', clientRowId);
     if (options.expectedVersion !== undefined && options.expectedVersion !== client.version) {
       throw new DomainError(
@@ -94,13 +92,7 @@ export class ClientTransitions {
       throw new DomainError(code, planned.message, { phase: client.phase, state: client.state });
     }
     const { after, audit, effects } = planned.plan;
-    const result = await repo
-      .createQueryBuilder()
-      .update()
-      .set(transitionColumns(after))
-      .where('id = :id AND version = :version', { id: client.id, version: client.version })
-      .execute();
-    if (result.affected !== 1) {
+    if (!(await this.clients.writeTransitionAtVersion(manager, client.id, client.version, transitionColumns(after)))) {
       throw new DomainError(
         ErrorCode.VersionConflict,
         'the client changed while this request was being decided; re-read and retry',
@@ -110,7 +102,9 @@ export class ClientTransitions {
       );
     }
     const shred = effects.some((e) => e.type === 'shred_secret');
-    if (shred) await this.shredSecret(manager, client.id, revocationProbeOf(event), after.updatedAt);
+    // Crypto-shredding, in the transaction that records the evidence that made it safe: no copy of
+    // the master key can open the secret again.
+    if (shred) await this.clients.shredSecret(manager, client.id, revocationProbeOf(event), after.updatedAt);
     await this.audit.append(manager, [
       audit,
       ...(shred
@@ -129,25 +123,6 @@ export class ClientTransitions {
       client: viewFromEntity({ ...after, secretStatus: shred ? SecretStatus.Shredded : after.secretStatus }),
       effects,
     };
-  }
-
-  /**
-   * Crypto-shredding: the ciphertext (and with it the wrapped data key it carries) is destroyed,
-   * so no copy of the master key can ever open the secret again. In the transaction that records
-   * the evidence that made it safe.
-   */
-  private async shredSecret(
-    manager: EntityManager,
-    clientRowId: string,
-    probeId: string | null,
-    at: Date,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE clients SET secret_ciphertext = NULL, secret_fingerprint = NULL, secret_status = 'shredded',
-         secret_revoked_at = $2, secret_revocation_probe_id = $3
-       WHERE id = $1`,
-      [clientRowId, at, probeId],
-    );
   }
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { newJwksId } from '@keyshift/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Tx, write } from '@keyshift/database';
+import { bulkInsert, bulkUpdate, Tx, write } from '@keyshift/database';
 import { NEEDS_A_PERSON_STATES, Phase, PhaseState, type RotationPolicy } from '@keyshift/domain';
 import { DataSource } from 'typeorm';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
@@ -44,6 +44,136 @@ export class ClientsRepository {
   // ── section: domain predicates as SQL fragments ──────────────────────────────────────────────
 
   // ── section: inventory, import, list, transitions, campaigns, reconcile (clients feature) ────
+
+  /** Import: new client rows, in one set-based INSERT. */
+  async insertMany(tx: Tx, rows: ClientEntity[]): Promise<void> {
+    await bulkInsert(tx, ClientEntity, rows);
+  }
+
+  /** Import: changed client rows, the given columns only, in one set-based UPDATE. */
+  async updateMany(tx: Tx, rows: ClientEntity[], columns: (keyof ClientEntity & string)[]): Promise<void> {
+    await bulkUpdate(tx, ClientEntity, rows, columns);
+  }
+
+  /**
+   * The existing clients with these (server, client_id) pairs, locked FOR UPDATE in id order, so
+   * concurrent imports cannot deadlock.
+   */
+  lockByServerAndClientId(tx: Tx, keys: { serverId: string; clientId: string }[]): Promise<ClientEntity[]> {
+    return tx
+      .getRepository(ClientEntity)
+      .createQueryBuilder('c')
+      .where(
+        '(c.authorization_server_id, c.client_id) IN (SELECT * FROM unnest(:servers::uuid[], :clientIds::text[]))',
+        { servers: keys.map((k) => k.serverId), clientIds: keys.map((k) => k.clientId) },
+      )
+      .orderBy('c.id')
+      .setLock('pessimistic_write')
+      .getMany();
+  }
+
+  /** What the registration URI check needs of each of these servers (import validates rows against them). */
+  async registrationUriServers(ids: readonly string[], tx?: Tx): Promise<(RegistrationUriServer & { id: string })[]> {
+    return (await this.tx(tx).query(
+      'SELECT id, issuer, trusted_hosts AS "trustedHosts", capabilities FROM authorization_servers WHERE id = ANY($1::uuid[])',
+      [ids],
+    )) as (RegistrationUriServer & { id: string })[];
+  }
+
+  /**
+   * Reconcile's sweep: clients whose lease expired (running, past lease_until), locked FOR UPDATE
+   * SKIP LOCKED so replicas' sweeps take disjoint sets.
+   */
+  lockExpiredLeases(tx: Tx, now: Date, limit: number): Promise<ClientEntity[]> {
+    return this.lockForSweep(tx, 'c.state = :running AND c.lease_until < :now', 'c.lease_until', now, limit);
+  }
+
+  /** Reconcile's sweep: clients due a check, not paused, with no server revert pending, not in a paused campaign. */
+  lockDue(tx: Tx, now: Date, limit: number): Promise<ClientEntity[]> {
+    return this.lockForSweep(
+      tx,
+      `c.next_check_at <= :now AND c.paused = false AND c.server_revert_to IS NULL
+       AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.status = 'paused')`,
+      'c.next_check_at',
+      now,
+      limit,
+    );
+  }
+
+  private lockForSweep(tx: Tx, where: string, orderBy: string, now: Date, limit: number): Promise<ClientEntity[]> {
+    return tx
+      .getRepository(ClientEntity)
+      .createQueryBuilder('c')
+      .where(where, { now, running: PhaseState.Running })
+      .orderBy(orderBy)
+      .limit(limit)
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .getMany();
+  }
+
+  /** The sweep's transitions, written at once (the transition columns only). */
+  async writeTransitions(tx: Tx, rows: ClientEntity[], columns: (keyof ClientEntity & string)[]): Promise<void> {
+    await bulkUpdate(tx, ClientEntity, rows, columns);
+  }
+
+  /** Clients whose server must be put back (a rollback or a failed cutover), in id order. */
+  pendingServerReverts(tx: Tx, limit: number): Promise<{ id: string; version: number }[]> {
+    return tx.query(`SELECT id, version FROM clients WHERE server_revert_to IS NOT NULL ORDER BY id LIMIT $1`, [
+      limit,
+    ]) as Promise<{ id: string; version: number }[]>;
+  }
+
+  /** Writes a transition's columns if the row is still at `version`; false if it moved meanwhile. */
+  async writeTransitionAtVersion(
+    tx: Tx,
+    id: string,
+    version: number,
+    columns: Partial<ClientEntity>,
+  ): Promise<boolean> {
+    const result = await tx
+      .getRepository(ClientEntity)
+      .createQueryBuilder()
+      .update()
+      .set(columns)
+      .where('id = :id AND version = :version', { id, version })
+      .execute();
+    return result.affected === 1;
+  }
+
+  /**
+   * Crypto-shredding: the secret's ciphertext (and with it the wrapped data key) and fingerprint
+   * destroyed, with the revocation probe that made it safe.
+   */
+  async shredSecret(tx: Tx, clientRowId: string, probeId: string | null, at: Date): Promise<void> {
+    await tx.query(
+      `UPDATE clients SET secret_ciphertext = NULL, secret_fingerprint = NULL, secret_status = 'shredded',
+         secret_revoked_at = $2, secret_revocation_probe_id = $3
+       WHERE id = $1`,
+      [clientRowId, at, probeId],
+    );
+  }
+
+  /** The whole row, locked FOR UPDATE until `tx` ends. */
+  lockForUpdate(tx: Tx, id: string): Promise<ClientEntity | null> {
+    return tx.getRepository(ClientEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(tx: Tx, id: string, change: Partial<ClientEntity>): Promise<void> {
+    await tx.getRepository(ClientEntity).update({ id }, change);
+  }
+
+  async setPendingServerChange(tx: Tx, clientRowId: string, change: PendingServerChange): Promise<void> {
+    await tx.query(`UPDATE clients SET pending_server_change = $2 WHERE id = $1`, [clientRowId, change]);
+  }
+
+  /** Sealed values of many clients at once, from one of the sealed columns (ClientSecrets batches them). */
+  async sealedValues(column: SealedColumn, ids: readonly string[], tx?: Tx): Promise<Map<string, Buffer>> {
+    const rows = (await this.tx(tx).query(`SELECT id, ${column} AS sealed FROM clients WHERE id = ANY($1::uuid[])`, [
+      ids,
+    ])) as { id: string; sealed: Buffer | null }[];
+    return new Map(rows.filter((r) => r.sealed).map((r) => [r.id, r.sealed!]));
+  }
 
   /**
    * The authorization server a new client is created under, locked FOR SHARE until `tx` ends (so
@@ -294,10 +424,6 @@ export class ClientsRepository {
     ]);
   }
 
-  async requestOperatorChange(tx: Tx, clientRowId: string, request: PendingServerChange): Promise<void> {
-    await tx.query('UPDATE clients SET pending_server_change = $2 WHERE id = $1', [clientRowId, request]);
-  }
-
   // ── section: reports and audit read models ───────────────────────────────────────────────────
 
   // ── end of sections ──────────────────────────────────────────────────────────────────────────
@@ -324,3 +450,7 @@ export interface ProbedClientRow {
   successorClientId: string | null;
   authorizationServerId: string;
 }
+
+/** The columns that hold a client's sealed values. */
+export type SealedColumn =
+  'secret_ciphertext' | 'registration_access_token_ciphertext' | 'successor_registration_access_token_ciphertext';

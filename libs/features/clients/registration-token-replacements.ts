@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { DomainError } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { DataSource } from 'typeorm';
+import { Transactions } from '@keyshift/database';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from './client.entity';
 import { ClientView, viewFromEntity } from './client-view';
+import { ClientsRepository } from './clients.repository';
 import { RegistrationKind, ReplaceRegistrationAccessTokenDto } from './clients.dto';
 import { secretContext } from './secret-context';
 
@@ -19,16 +19,16 @@ import { secretContext } from './secret-context';
 @Injectable()
 export class RegistrationTokenReplacements {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditLog,
   ) {}
 
   replace(clientRowId: string, input: ReplaceRegistrationAccessTokenDto, by: Principal): Promise<ClientView> {
     const registration = input.registration ?? RegistrationKind.Original;
-    return this.dataSource.transaction(async (m) => {
-      const clients = m.getRepository(ClientEntity);
-      const client = await clients.findOne({ where: { id: clientRowId }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (m) => {
+      const client = await this.clients.lockForUpdate(m, clientRowId);
       if (!client) throw DomainError.notFound('client', clientRowId);
       if (registration === RegistrationKind.Successor && !client.successorClientId) {
         throw DomainError.validation([{ field: 'registration', message: 'this client has no successor registration' }]);
@@ -48,7 +48,7 @@ export class RegistrationTokenReplacements {
                 secretContext.successorRegistrationAccessToken(clientRowId),
               ),
             };
-      await clients.update({ id: clientRowId }, { ...changes, version: () => 'version + 1' } as never);
+      await this.clients.update(m, clientRowId, { ...changes, version: () => 'version + 1' } as never);
       await this.audit.append(m, [
         {
           actor: actorOf(by),
@@ -58,7 +58,7 @@ export class RegistrationTokenReplacements {
           after: { registration, note: input.note },
         },
       ]);
-      return viewFromEntity(await clients.findOneByOrFail({ id: clientRowId }));
+      return viewFromEntity((await this.clients.findById(clientRowId, m))!);
     });
   }
 }

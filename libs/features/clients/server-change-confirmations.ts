@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode } from '@keyshift/common';
-import { DataSource } from 'typeorm';
+import { Transactions } from '@keyshift/database';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
-import { ClientEntity } from './client.entity';
 import { viewFromEntity } from './client-view';
+import { ClientsRepository } from './clients.repository';
 import { ClientTransitions, TransitionResult } from './client-transitions.service';
 import { ServerReverts } from './server-reverts';
 
@@ -17,7 +16,8 @@ import { ServerReverts } from './server-reverts';
 @Injectable()
 export class ServerChangeConfirmations {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly transitions: ClientTransitions,
     private readonly reverts: ServerReverts,
     private readonly audit: AuditLog,
@@ -25,19 +25,18 @@ export class ServerChangeConfirmations {
   ) {}
 
   async confirm(clientRowId: string, note: string, by: Principal): Promise<TransitionResult> {
-    const result = await this.dataSource.transaction(async (m) => {
-      const client = await m
-        .getRepository(ClientEntity)
-        .findOne({ where: { id: clientRowId }, lock: { mode: 'pessimistic_write' } });
+    const result = await this.transactions.run(async (m) => {
+      const client = await this.clients.lockForUpdate(m, clientRowId);
       if (!client) throw DomainError.notFound('client', clientRowId);
       const pending = client.pendingServerChange;
       if (!pending) throw new DomainError(ErrorCode.TransitionNotAllowed, 'no server change is awaiting confirmation');
       if (pending.confirmedAt)
         throw new DomainError(ErrorCode.TransitionNotAllowed, 'this change was already confirmed');
-      await m.query(`UPDATE clients SET pending_server_change = $2 WHERE id = $1`, [
-        clientRowId,
-        { ...pending, confirmedAt: this.clock.now().toISOString(), confirmedBy: actorOf(by) },
-      ]);
+      await this.clients.setPendingServerChange(m, clientRowId, {
+        ...pending,
+        confirmedAt: this.clock.now().toISOString(),
+        confirmedBy: actorOf(by),
+      });
       const detail = { note, change: pending.description };
       if (client.serverRevertTo) {
         // A rollback's revert asked for it: no phase is waiting, the revert job is (queued below).

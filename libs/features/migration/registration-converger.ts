@@ -196,7 +196,7 @@ export class RegistrationConverger {
         requestedAt: this.clock.now().toISOString(),
       };
       await this.transactions.run(async (tx) => {
-        await this.clients.requestOperatorChange(tx, client.id, request);
+        await this.clients.setPendingServerChange(tx, client.id, request);
         await this.audit.append(tx, [
           {
             actor: SYSTEM_ACTORS.worker,

@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { DomainError, ErrorCode, Logger, LOGGER } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { escalateTransient, Phase, PhaseEvent, PhaseState } from '@keyshift/domain';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
-import { ClientEntity } from '../clients/client.entity';
+import { ClientsRepository } from '../clients/clients.repository';
 import { ClientTransitions, TransitionResult } from '../clients/client-transitions.service';
 import { PHASE_EXECUTORS, PhaseExecutor } from '../clients/phase-executor.port';
 
@@ -25,7 +23,7 @@ export class ReconcileClientHandler implements JobHandler<JobName.ReconcileClien
   private readonly executors: Map<Phase, PhaseExecutor>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
     private readonly transitions: ClientTransitions,
     @Inject(PHASE_EXECUTORS) executors: PhaseExecutor[],
     @Inject(LOGGER) private readonly logger: Logger,
@@ -40,7 +38,7 @@ export class ReconcileClientHandler implements JobHandler<JobName.ReconcileClien
 
   /** Runs the leased client's current phase and writes the outcome back. */
   private async runPhase(clientRowId: string, leaseId: string): Promise<void> {
-    const client = await this.dataSource.getRepository(ClientEntity).findOne({ where: { id: clientRowId } });
+    const client = await this.clients.findById(clientRowId);
     if (!client || client.leaseId !== leaseId || client.state !== PhaseState.Running) {
       this.logger.debug({ clientRowId, leaseId }, 'stale reconcile job skipped');
       return;

@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER } from '@keyshift/common';
 import { gatePolicyOf, KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { bulkUpdate } from '@keyshift/database';
+import { Transactions, Tx } from '@keyshift/database';
 import { GatePolicy, PhaseEvent, PhaseState, sweepStep } from '@keyshift/domain';
 import { JobHandler, JobName, JobPayload, JobQueue, PayloadOf } from '@keyshift/queue';
-import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry, AuditLog } from '../audit/audit-log.service';
 import { ClientEntity } from '../clients/client.entity';
+import { ClientsRepository } from '../clients/clients.repository';
 import { TRANSITION_COLUMNS } from '../clients/transition-plan';
 import { CampaignsRepository } from '../campaigns/campaigns.repository';
 import { planSteps } from './sweep-steps';
@@ -32,7 +31,8 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
   private readonly policy: GatePolicy;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clients: ClientsRepository,
+    private readonly transactions: Transactions,
     private readonly campaigns: CampaignsRepository,
     @Inject(KEYSHIFT_CONFIG) private readonly config: KeyshiftConfig,
     private readonly audit: AuditLog,
@@ -50,16 +50,11 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
 
   async sweep(): Promise<SweepResult> {
     const now = this.clock.now();
-    const { jobs, result } = await this.dataSource.transaction(async (manager) => {
-      const expired = await this.lock(manager, 'c.state = :running AND c.lease_until < :now', 'c.lease_until', now);
+    const limit = this.config.reconcile.batchSize;
+    const { jobs, result } = await this.transactions.run(async (manager) => {
+      const expired = await this.clients.lockExpiredLeases(manager, now, limit);
       // Not while a rollback is still being undone at the server, nor in a paused campaign.
-      const due = await this.lock(
-        manager,
-        `c.next_check_at <= :now AND c.paused = false AND c.server_revert_to IS NULL
-         AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = c.campaign_id AND k.status = 'paused')`,
-        'c.next_check_at',
-        now,
-      );
+      const due = await this.clients.lockDue(manager, now, limit);
       const waves = await this.releasedWavesOf(manager, due);
 
       const changed: ClientEntity[] = [];
@@ -99,12 +94,9 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
         if (after.state === PhaseState.Running && after.leaseId)
           jobs.push({ name: JobName.ReconcileClient, data: { clientRowId: after.id, leaseId: after.leaseId } });
       }
-      await bulkUpdate(manager, ClientEntity, changed, [...TRANSITION_COLUMNS]);
+      await this.clients.writeTransitions(manager, changed, [...TRANSITION_COLUMNS]);
       await this.audit.append(manager, events);
-      const reverts = (await manager.query(
-        `SELECT id, version FROM clients WHERE server_revert_to IS NOT NULL ORDER BY id LIMIT $1`,
-        [this.config.reconcile.batchSize],
-      )) as { id: string; version: number }[];
+      const reverts = await this.clients.pendingServerReverts(manager, limit);
       for (const r of reverts)
         jobs.push({ name: JobName.ServerRevert, data: { clientRowId: r.id, version: r.version } });
       return { jobs, result: { released: expired.length, leased: jobs.length - reverts.length, advanced } };
@@ -114,21 +106,9 @@ export class ReconcileSweepHandler implements JobHandler<JobName.ReconcileSweep>
   }
 
   /** The released waves of the running campaigns these clients belong to. */
-  private releasedWavesOf(manager: EntityManager, clients: ClientEntity[]): Promise<Map<string, number>> {
+  private releasedWavesOf(manager: Tx, clients: ClientEntity[]): Promise<Map<string, number>> {
     return this.campaigns.releasedWaves(manager, [
       ...new Set(clients.flatMap((c) => (c.campaignId ? [c.campaignId] : []))),
     ]);
-  }
-
-  private lock(manager: EntityManager, where: string, orderBy: string, now: Date): Promise<ClientEntity[]> {
-    return manager
-      .getRepository(ClientEntity)
-      .createQueryBuilder('c')
-      .where(where, { now, running: PhaseState.Running })
-      .orderBy(orderBy)
-      .limit(this.config.reconcile.batchSize)
-      .setLock('pessimistic_write')
-      .setOnLocked('skip_locked')
-      .getMany();
   }
 }
