@@ -1,5 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { ApiTokensRepository } from './api-tokens/api-tokens.repository';
 import { AuditRepository } from './audit/audit.repository';
+import { SigningKeysRepository } from './signing/signing-keys.repository';
 import { AuthorizationServersRepository } from './authorization-servers/authorization-servers.repository';
 import { CampaignsRepository } from './campaigns/campaigns.repository';
 import { ClientsRepository } from './clients/clients.repository';
@@ -17,10 +19,12 @@ const REPOSITORIES = [
   ClientsRepository,
   CampaignsRepository,
   AuthorizationServersRepository,
+  ApiTokensRepository,
 
   // keys, probes, signing keys
   KeysRepository,
   ProbesRepository,
+  SigningKeysRepository,
 
   // connectors: registration exchanges
   RegistrationExchangesRepository,

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
 import { generateApiToken, hashApiToken } from '@keyshift/crypto';
-import { uniqueViolation } from '@keyshift/database';
-import { DataSource, IsNull } from 'typeorm';
+import { Transactions, uniqueViolation } from '@keyshift/database';
 import { AuditLog } from '../audit/audit-log.service';
 import { ApiTokenEntity, Role } from './api-token.entity';
+import { ApiTokensRepository } from './api-tokens.repository';
 import { actorOf, Principal, SYSTEM_ACTORS } from './principal';
 
 export interface ApiTokenView {
@@ -33,16 +32,15 @@ function toView(t: ApiTokenEntity): ApiTokenView {
 @Injectable()
 export class ApiTokensService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tokens: ApiTokensRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {}
 
   /** Resolves a presented bearer token, or null when it is unknown or revoked. */
   async authenticate(token: string): Promise<Principal | null> {
-    const row = await this.dataSource
-      .getRepository(ApiTokenEntity)
-      .findOne({ where: { tokenHash: hashApiToken(token), revokedAt: IsNull() } });
+    const row = await this.tokens.findLiveByHash(hashApiToken(token));
     return row ? { tokenId: row.id, name: row.name, role: row.role } : null;
   }
 
@@ -62,9 +60,8 @@ export class ApiTokensService {
   }
 
   private async bootstrapOnce(tokenHash: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(ApiTokenEntity);
-      const existing = await repo.findOne({ where: { name: BOOTSTRAP_NAME }, lock: { mode: 'pessimistic_write' } });
+    await this.transactions.run(async (manager) => {
+      const existing = await this.tokens.lockByName(manager, BOOTSTRAP_NAME);
       if (existing?.tokenHash === tokenHash && existing.revokedAt === null) return;
       const now = this.clock.now();
       const row: ApiTokenEntity = existing
@@ -78,7 +75,7 @@ export class ApiTokensService {
             createdAt: now,
             revokedAt: null,
           };
-      await repo.save(row);
+      await this.tokens.save(manager, row);
       await this.audit.append(manager, [
         {
           actor: SYSTEM_ACTORS.bootstrap,
@@ -104,8 +101,8 @@ export class ApiTokensService {
       revokedAt: null,
     };
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(ApiTokenEntity).insert(row);
+      await this.transactions.run(async (manager) => {
+        await this.tokens.insert(manager, row);
         await this.audit.append(manager, [
           {
             actor: actorOf(by),
@@ -126,18 +123,17 @@ export class ApiTokensService {
   }
 
   async list(): Promise<ApiTokenView[]> {
-    const rows = await this.dataSource.getRepository(ApiTokenEntity).find({ order: { createdAt: 'ASC', id: 'ASC' } });
+    const rows = await this.tokens.listAll();
     return rows.map(toView);
   }
 
   async revoke(id: string, by: Principal): Promise<ApiTokenView> {
-    return this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(ApiTokenEntity);
-      const row = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (manager) => {
+      const row = await this.tokens.lockById(manager, id);
       if (!row) throw DomainError.notFound('API token', id);
       if (row.revokedAt) return toView(row);
       row.revokedAt = this.clock.now();
-      await repo.save(row);
+      await this.tokens.save(manager, row);
       await this.audit.append(manager, [
         {
           actor: actorOf(by),

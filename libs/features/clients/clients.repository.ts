@@ -426,6 +426,13 @@ export class ClientsRepository {
 
   // ── section: reports and audit read models ───────────────────────────────────────────────────
 
+  /** The estate by phase and state (the metrics gauge, at scrape time: one indexed GROUP BY). */
+  countsByPhaseAndState(tx?: Tx): Promise<{ phase: string; state: string; n: number }[]> {
+    return this.tx(tx).query('SELECT phase, state, count(*)::int AS n FROM clients GROUP BY phase, state') as Promise<
+      { phase: string; state: string; n: number }[]
+    >;
+  }
+
   // ── end of sections ──────────────────────────────────────────────────────────────────────────
 }
 

@@ -29,6 +29,7 @@ export class HealthService {
 
   async check(): Promise<HealthReport> {
     const [postgres, redis] = await Promise.all([
+      // A liveness ping of the connection pool, not a read of any aggregate: no repository owns it.
       timed(() => this.dataSource.query('SELECT 1')),
       timed(() => this.redis.client.ping()),
     ]);

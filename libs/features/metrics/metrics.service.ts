@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
+import { ClientsRepository } from '../clients/clients.repository';
 
 /** The API process's Prometheus registry: process metrics, HTTP latency, and the estate by phase. */
 @Injectable()
@@ -11,7 +10,7 @@ export class MetricsService {
   /** The public JWKS route's answers (it skips the latency histogram: see create-api-app.ts). */
   readonly jwksResponses: Counter<'status'>;
 
-  constructor(@InjectDataSource() dataSource: DataSource) {
+  constructor(clients: ClientsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyshift_' });
     this.httpDuration = new Histogram({
       name: 'keyshift_http_request_duration_seconds',
@@ -33,13 +32,7 @@ export class MetricsService {
       registers: [this.registry],
       // Counted at scrape time: one indexed GROUP BY, no counters to keep in step with the table.
       async collect() {
-        const rows = (await dataSource.query(
-          'SELECT phase, state, count(*)::int AS n FROM clients GROUP BY phase, state',
-        )) as {
-          phase: string;
-          state: string;
-          n: number;
-        }[];
+        const rows = await clients.countsByPhaseAndState();
         this.reset();
         for (const r of rows) this.set({ phase: r.phase, state: r.state }, r.n);
       },

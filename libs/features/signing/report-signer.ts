@@ -1,22 +1,18 @@
 import { KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, newId } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { uniqueViolation, write } from '@keyshift/database';
+import { Transactions, uniqueViolation } from '@keyshift/database';
 import { CompactSign, JWK } from 'jose';
-import { DataSource } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.service';
 import { KeyAlgorithm } from '../keys/key-algorithms';
 import { KeyGenerator } from '../keys/key-generator';
 import { privateKeyObjectOf } from '../keys/key-vault';
 import { SigningKeyState } from './signing-key.entity';
+import { NewSigningKey, SigningKeysRepository } from './signing-keys.repository';
 
 /** The JOSE header's `typ` of an evidence pack, so it cannot be mistaken for a token (RFC 8725 §3.11). */
 export const EVIDENCE_TYP = 'keyshift-evidence+jws';
-
-const INSERT_KEY = `INSERT INTO signing_keys (id, kid, alg, public_jwk, private_key_ciphertext, state, created_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7)`;
 
 interface ActiveKey {
   kid: string;
@@ -44,7 +40,8 @@ export class ReportSigner {
   private active: { key: Promise<ActiveKey>; loadedAt: number } | null = null;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly signingKeys: SigningKeysRepository,
+    private readonly transactions: Transactions,
     private readonly cipher: EnvelopeCipher,
     private readonly keys: KeyGenerator,
     private readonly clock: Clock,
@@ -63,10 +60,7 @@ export class ReportSigner {
   /** Every signing key's public JWK, active first: what /.well-known/jwks.json serves. */
   async publicJwks(): Promise<{ keys: Record<string, string>[] }> {
     await this.activeKey(); // a fresh install publishes a key before it signs anything
-    const rows = (await this.dataSource.query(
-      `SELECT public_jwk FROM signing_keys ORDER BY (state = 'active') DESC, created_at DESC`,
-    )) as { public_jwk: Record<string, string> }[];
-    return { keys: rows.map((r) => r.public_jwk) };
+    return { keys: await this.signingKeys.publicJwks() };
   }
 
   /**
@@ -75,28 +69,21 @@ export class ReportSigner {
    */
   async rotate(actor: string): Promise<{ kid: string; retiredKid: string | null }> {
     const next = await this.newKeyRow();
-    const retired = await this.dataSource.transaction(async (m) => {
+    const retired = await this.transactions.run(async (m) => {
       // Serialises rotations: a second one waits here, then retires the key the first one made.
-      await m.query(`SELECT id FROM signing_keys WHERE state = 'active' FOR UPDATE`);
-      const {
-        rows: [old],
-      } = await write<{ kid: string }>(
-        m,
-        `UPDATE signing_keys SET state = 'retired', retired_at = $1, private_key_ciphertext = NULL
-         WHERE state = 'active' RETURNING kid`,
-        [this.clock.now()],
-      );
-      await m.query(INSERT_KEY, next.values);
+      await this.signingKeys.lockActive(m);
+      const oldKid = await this.signingKeys.retireActive(m, this.clock.now());
+      await this.signingKeys.insert(next, m);
       await this.audit.append(m, [
         {
           actor,
           action: 'signing_key.rotated',
           subjectType: 'signing_key',
           subjectId: next.kid,
-          after: { kid: next.kid, retiredKid: old?.kid ?? null },
+          after: { kid: next.kid, retiredKid: oldKid },
         },
       ]);
-      return old?.kid ?? null;
+      return oldKid;
     });
     this.active = null;
     return { kid: next.kid, retiredKid: retired };
@@ -117,7 +104,7 @@ export class ReportSigner {
     const existing = await this.load();
     if (existing) return existing;
     try {
-      await this.dataSource.query(INSERT_KEY, (await this.newKeyRow()).values);
+      await this.signingKeys.insert(await this.newKeyRow());
     } catch (error) {
       // Another process made the first key at the same moment: use that one.
       if (uniqueViolation(error) !== 'UQ_signing_keys_one_active') throw error;
@@ -127,28 +114,23 @@ export class ReportSigner {
     return created;
   }
 
-  /** A fresh ES256 key as the values of INSERT_KEY, its private half sealed to its row id. */
-  private async newKeyRow(): Promise<{ kid: string; values: unknown[] }> {
+  /** A fresh active ES256 key, its private half sealed to its row id. */
+  private async newKeyRow(): Promise<NewSigningKey> {
     const id = newId();
     const generated = await this.keys.generate({ alg: KeyAlgorithm.ES256 });
     return {
+      id,
       kid: generated.kid,
-      values: [
-        id,
-        generated.kid,
-        KeyAlgorithm.ES256,
-        generated.publicJwk,
-        this.cipher.encrypt(JSON.stringify(generated.privateJwk), context(id)),
-        SigningKeyState.Active,
-        this.clock.now(),
-      ],
+      alg: KeyAlgorithm.ES256,
+      publicJwk: generated.publicJwk as Record<string, string>,
+      sealedPrivateKey: this.cipher.encrypt(JSON.stringify(generated.privateJwk), context(id)),
+      state: SigningKeyState.Active,
+      createdAt: this.clock.now(),
     };
   }
 
   private async load(): Promise<ActiveKey | null> {
-    const [row] = (await this.dataSource.query(
-      `SELECT id, kid, alg, private_key_ciphertext FROM signing_keys WHERE state = 'active'`,
-    )) as { id: string; kid: string; alg: string; private_key_ciphertext: Buffer }[];
+    const row = await this.signingKeys.active();
     if (!row) return null;
     const jwk = JSON.parse(this.cipher.decrypt(row.private_key_ciphertext, context(row.id)).toString('utf8')) as JWK;
     return { kid: row.kid, alg: row.alg, key: privateKeyObjectOf(jwk) };
