@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ApiTokensRepository } from './api-tokens/api-tokens.repository';
 import { AuditRepository } from './audit/audit.repository';
+import { ReportsRepository } from './reports/reports.repository';
 import { SigningKeysRepository } from './signing/signing-keys.repository';
 import { AuthorizationServersRepository } from './authorization-servers/authorization-servers.repository';
 import { CampaignsRepository } from './campaigns/campaigns.repository';
@@ -31,6 +32,7 @@ const REPOSITORIES = [
 
   // audit and reports
   AuditRepository,
+  ReportsRepository,
 
   // end
 ];

@@ -1,17 +1,16 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, Logger, LOGGER, newId } from '@keyshift/common';
 import { JobHandler, JobName, PayloadOf } from '@keyshift/queue';
-import { write } from '@keyshift/database';
-import { DataSource } from 'typeorm';
+import { Transactions } from '@keyshift/database';
 import { EstateReports } from './estate-reports.service';
 import { EstateFilter } from './estate-summary';
 import { EvidencePacks } from './evidence/evidence-packs.service';
 import { renderEstatePdf } from './pdf/estate-pdf';
-import { ReportEntity, ReportFormat, ReportKind, ReportStatus } from './report.entity';
+import { ReportEntity, ReportFormat, ReportKind } from './report.entity';
 import { ReportChunkWriter } from './report-store';
+import { ReportsRepository } from './reports.repository';
 
 /** Tries of one report, counted on its row (a worker killed by it counts too). */
 export const REPORT_MAX_ATTEMPTS = 3;
@@ -30,7 +29,8 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
   readonly name = JobName.ReportRender;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly reports: ReportsRepository,
+    private readonly transactions: Transactions,
     private readonly estate: EstateReports,
     private readonly evidence: EvidencePacks,
     private readonly clock: Clock,
@@ -40,31 +40,21 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
   async handle(data: PayloadOf<JobName.ReportRender>): Promise<void> {
     if (!(await this.claim(data.reportId))) return;
     try {
-      await this.dataSource.transaction(async (m) => {
-        const [report] = (await m
-          .getRepository(ReportEntity)
-          .createQueryBuilder('r')
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .where('r.id = :id AND r.status = :running', { id: data.reportId, running: ReportStatus.Running })
-          .getMany()) as ReportEntity[];
+      await this.transactions.run(async (m) => {
+        const report = await this.reports.lockRunning(m, data.reportId);
         if (!report) return; // another delivery holds it, or it is gone
-        const writer = new ReportChunkWriter(m, report.id);
+        const writer = new ReportChunkWriter((seq, chunk) => this.reports.insertChunk(m, report.id, seq, chunk));
         await pipeline(await this.content(report), writer);
-        await m.query(
-          `UPDATE reports SET status = 'ready', byte_size = $2, sha256 = $3, finished_at = $4, error = NULL
-           WHERE id = $1`,
-          [report.id, writer.byteSize, writer.sha256, this.clock.now()],
-        );
+        await this.reports.markReady(m, report.id, writer.byteSize, writer.sha256, this.clock.now());
       });
     } catch (error) {
       // The reason stays in the log with a reference; the row (and so the API) says only what failed.
       const reference = newId();
       this.logger.warn({ reportId: data.reportId, reference, err: (error as Error).message }, 'report failed');
-      await this.dataSource.query(
-        `UPDATE reports SET status = CASE WHEN attempts >= $2 THEN 'failed' ELSE 'queued' END, error = $3
-         WHERE id = $1 AND status = 'running'`,
-        [data.reportId, REPORT_MAX_ATTEMPTS, `the report could not be produced (log reference ${reference})`],
+      await this.reports.markAttemptFailed(
+        data.reportId,
+        REPORT_MAX_ATTEMPTS,
+        `the report could not be produced (log reference ${reference})`,
       );
     }
   }
@@ -73,14 +63,8 @@ export class RenderReportHandler implements JobHandler<JobName.ReportRender> {
    * Moves a queued report to running and counts the attempt, committed before the work so that a
    * report that kills its worker is given up on after REPORT_MAX_ATTEMPTS. False: nothing to do.
    */
-  private async claim(reportId: string): Promise<boolean> {
-    const { count } = await write(
-      this.dataSource.manager,
-      `UPDATE reports SET status = 'running', attempts = attempts + 1, started_at = $2
-       WHERE id = $1 AND status = 'queued' AND attempts < $3`,
-      [reportId, this.clock.now(), REPORT_MAX_ATTEMPTS],
-    );
-    return count === 1;
+  private claim(reportId: string): Promise<boolean> {
+    return this.reports.claim(reportId, this.clock.now(), REPORT_MAX_ATTEMPTS);
   }
 
   private async content(report: ReportEntity): Promise<Readable> {

@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError, ErrorCode, Logger, LOGGER, newId } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { JobName, JobQueue } from '@keyshift/queue';
-import { DataSource } from 'typeorm';
+import { Transactions } from '@keyshift/database';
 import { AuditLog } from '../audit/audit-log.service';
+import { CampaignsRepository } from '../campaigns/campaigns.repository';
 import { ReportEntity, ReportFormat, ReportKind, ReportStatus } from './report.entity';
 import { readReportChunks } from './report-store';
+import { ReportsRepository } from './reports.repository';
 import { compactFilter } from './estate-filter';
 import { RequestReportDto } from './reports.dto';
 
@@ -51,7 +52,9 @@ function viewOf(r: ReportEntity): ReportView {
 @Injectable()
 export class ReportRuns {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly reports: ReportsRepository,
+    private readonly campaigns: CampaignsRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditLog,
     private readonly jobs: JobQueue,
     private readonly clock: Clock,
@@ -61,18 +64,7 @@ export class ReportRuns {
 
   async request(kind: ReportKind, format: ReportFormat, params: Record<string, string>, actor: string) {
     // The same report already on its way is the answer: repeated requests do not pile up work.
-    const pending = await this.dataSource
-      .getRepository(ReportEntity)
-      .createQueryBuilder('r')
-      .where(
-        `r.kind = :kind AND r.format = :format AND r.params = :params::jsonb AND r.status IN ('queued', 'running')`,
-        {
-          kind,
-          format,
-          params: JSON.stringify(params),
-        },
-      )
-      .getOne();
+    const pending = await this.reports.findPending(kind, format, params);
     if (pending) return viewOf(pending);
     const now = this.clock.now();
     const report: ReportEntity = {
@@ -91,8 +83,8 @@ export class ReportRuns {
       finishedAt: null,
       expiresAt: new Date(now.getTime() + this.config.reports.retentionHours * 3_600_000),
     };
-    await this.dataSource.transaction(async (m) => {
-      await m.getRepository(ReportEntity).insert(report);
+    await this.transactions.run(async (m) => {
+      await this.reports.insert(m, report);
       await this.audit.append(m, [
         {
           actor,
@@ -119,8 +111,7 @@ export class ReportRuns {
   async requestFrom(body: RequestReportDto, actor: string): Promise<ReportView> {
     if (body.kind === ReportKind.CampaignEvidence) {
       const campaignId = body.campaignId!;
-      const [found] = (await this.dataSource.query('SELECT 1 FROM campaigns WHERE id = $1', [campaignId])) as unknown[];
-      if (!found) throw DomainError.notFound('campaign', campaignId);
+      if (!(await this.campaigns.findById(campaignId))) throw DomainError.notFound('campaign', campaignId);
       return this.request(ReportKind.CampaignEvidence, ReportFormat.Jws, { campaignId }, actor);
     }
     const params: Record<string, string> = { ...(compactFilter(body.filter ?? {}) as Record<string, string>) };
@@ -143,12 +134,12 @@ export class ReportRuns {
     }
     return {
       report: viewOf(report),
-      body: readReportChunks((sql, p) => this.dataSource.query(sql, p), id, Number(report.byteSize)),
+      body: readReportChunks((reportId, seq) => this.reports.chunk(reportId, seq), id, Number(report.byteSize)),
     };
   }
 
   private async find(id: string): Promise<ReportEntity> {
-    const report = await this.dataSource.getRepository(ReportEntity).findOne({ where: { id } });
+    const report = await this.reports.findById(id);
     if (!report || report.expiresAt <= this.clock.now()) throw DomainError.notFound('report', id);
     return report;
   }

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { EntityManager } from 'typeorm';
 
 /** Content is stored in chunks of this size: a report never has to fit in memory, or in one bytea. */
 export const CHUNK_BYTES = 1 << 20;
 
+/** Stores one chunk (ReportsRepository.insertChunk, in the render's transaction). */
+export type StoreChunk = (seq: number, data: Buffer) => Promise<void>;
+
 /**
- * Writes a report's content into `report_chunks` as it is produced, one INSERT per MiB, and
- * keeps its size and SHA-256. The caller commits (or rolls back) the surrounding transaction.
+ * Writes a report's content into `report_chunks` as it is produced, one chunk per MiB, and keeps
+ * its size and SHA-256. The caller commits (or rolls back) the surrounding transaction.
  */
 export class ReportChunkWriter extends Writable {
   private pending: Buffer[] = [];
@@ -16,10 +18,7 @@ export class ReportChunkWriter extends Writable {
   private readonly digest = createHash('sha256');
   byteSize = 0;
 
-  constructor(
-    private readonly manager: EntityManager,
-    private readonly reportId: string,
-  ) {
+  constructor(private readonly store: StoreChunk) {
     super();
   }
 
@@ -45,11 +44,7 @@ export class ReportChunkWriter extends Writable {
     const data = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    await this.manager.query('INSERT INTO report_chunks (report_id, seq, data) VALUES ($1, $2, $3)', [
-      this.reportId,
-      this.seq++,
-      data,
-    ]);
+    await this.store(this.seq++, data);
   }
 }
 
@@ -58,7 +53,7 @@ export class ReportChunkWriter extends Writable {
  * gone meanwhile (the report expired mid-download) fails the stream rather than ending it short.
  */
 export function readReportChunks(
-  query: (sql: string, params: unknown[]) => Promise<unknown>,
+  chunk: (reportId: string, seq: number) => Promise<Buffer | null>,
   reportId: string,
   byteSize: number,
 ): Readable {
@@ -66,13 +61,10 @@ export function readReportChunks(
     (async function* () {
       let read = 0;
       for (let seq = 0; read < byteSize; seq++) {
-        const [row] = (await query('SELECT data FROM report_chunks WHERE report_id = $1 AND seq = $2', [
-          reportId,
-          seq,
-        ])) as { data: Buffer }[];
-        if (!row) throw new Error(`report ${reportId} lost chunk ${seq} while it was being read`);
-        read += row.data.length;
-        yield row.data;
+        const data = await chunk(reportId, seq);
+        if (!data) throw new Error(`report ${reportId} lost chunk ${seq} while it was being read`);
+        read += data.length;
+        yield data;
       }
     })(),
   );
