@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { ConnectorCatalog } from '../ports/connector-catalog';
-import { Connector, ServerConnector } from './server-connector';
+import { Connector, ConnectorError, ServerConnector } from './server-connector';
 
 /**
  * Every connector in the application, by the type it is marked with. Found through Nest's
@@ -39,8 +39,13 @@ export class ConnectorRegistry extends ConnectorCatalog {
 
   for(type: string): ServerConnector {
     const connector = this.byType.get(type);
-    // Reachable only if a connector was removed while servers still name it.
-    if (!connector) throw new Error(`no connector for type '${type}' (known: ${this.types().join(', ')})`);
+    // Reachable only if a connector was removed while servers still name it: a person must act.
+    if (!connector) {
+      throw new ConnectorError(
+        `this Keyshift has no connector of type ${type} (it has ${this.types().join(', ')})`,
+        false,
+      );
+    }
     return connector;
   }
 }

@@ -46,6 +46,17 @@ export class VendorCheckExecutor implements PhaseExecutor {
         retryAt: new Date(now.getTime() + this.config.discovery.recheckSeconds * 1000),
       };
     }
+    if (!this.connectors.types().includes(server.connectorType)) {
+      // A server whose connector left this build (a type only a plugin or a test had).
+      return {
+        type: 'evidence',
+        evidence: {
+          kind: 'vendor_support',
+          supported: false,
+          missing: [`a connector of type ${server.connectorType} in this Keyshift`],
+        },
+      };
+    }
     return {
       type: 'evidence',
       evidence: vendorSupport(
