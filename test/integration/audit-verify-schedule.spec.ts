@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Clock, createLogger } from '@keyshift/common';
 import { loadConfig } from '@keyshift/config';
-import { dataSourceOptions } from '@keyshift/database';
+import { dataSourceOptions, ReadSnapshots } from '@keyshift/database';
 import { deriveAuditKeys } from '@keyshift/features/audit/audit-keys';
 import { AuditVerifyTickHandler } from '@keyshift/features/audit/audit-verify-tick.handler';
 import { EstateReports } from '@keyshift/features/reports/estate-reports.service';
@@ -48,7 +48,7 @@ describe('scheduled full verification of the audit chain (PostgreSQL)', () => {
     const keys = deriveAuditKeys(config.crypto.masterKey);
     const { repository, verify, log: audit } = auditParts(runtime, clock, keys);
     handler = new AuditVerifyTickHandler(repository, verify, clock, config, createLogger('silent', 'test'));
-    reports = new EstateReports(runtime, audit, clock, keys);
+    reports = new EstateReports(new ReadSnapshots(runtime), audit, clock, keys);
     await audit.record(
       Array.from({ length: 20 }, (_, i) => ({ actor: 't', action: 'x', subjectType: 's', subjectId: `${i}` })),
     );

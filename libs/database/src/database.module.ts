@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { dataSourceOptions } from './data-source-options';
+import { ReadSnapshots } from './read-snapshot';
 import { Transactions } from './transactions';
 
 @Global()
@@ -16,7 +17,7 @@ import { Transactions } from './transactions';
       }),
     }),
   ],
-  providers: [Transactions],
-  exports: [Transactions],
+  providers: [Transactions, ReadSnapshots],
+  exports: [Transactions, ReadSnapshots],
 })
 export class DatabaseModule {}

@@ -7,3 +7,4 @@ export * from './bulk-write';
 export * from './batched-reads';
 export * from './write-results';
 export * from './transactions';
+export * from './read-snapshot';

@@ -112,7 +112,7 @@ const HEAD_SQL = 'SELECT last_seq, last_hash, keyed_from::text AS keyed_from, se
 
 /**
  * The newest full verification's outcome (optionally of one trigger). A function as well as a
- * method: the estate report reads it on its own snapshot's QueryRunner (reports/estate-summary.query.ts).
+ * method: the estate report reads it on its own snapshot's QueryRunner (reports/estate-summary.repository.ts).
  */
 export async function selectLastVerifyRun(
   db: Queryable,

@@ -1,19 +1,17 @@
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@keyshift/common';
-import QueryStream from 'pg-query-stream';
-import { DataSource } from 'typeorm';
+import { ReadSnapshots } from '@keyshift/database';
+import type QueryStream from 'pg-query-stream';
 import { CONTENT_TYPES } from './report-content-types';
 import { ReportFormat } from './report.entity';
 import { AuditLog } from '../audit/audit-log.service';
 import { AUDIT_KEYS, AuditKeys } from '../audit/audit-keys';
 import { estateCsv, estateJson, summaryCsv } from './estate-encoders';
 import { compactFilter } from './estate-filter';
-import { EstateDbRow, estateRowOf, estateRowsQuery, EstateRow } from './estate-rows';
+import { EstateDbRow, estateRowOf, EstateRow } from './estate-rows';
 import { EstateFilter, EstateSummary } from './estate-summary';
-import { loadEstateSummary } from './estate-summary.query';
-import { inReadSnapshot, openReadSnapshot } from './read-snapshot';
+import { loadEstateSummary, streamEstateRows } from './estate-summary.repository';
 
 /** Rows the database cursor hands over at a time: the API's memory holds at most this many. */
 const CURSOR_BATCH = 250;
@@ -28,7 +26,7 @@ export type StreamedFormat = ReportFormat.Csv | ReportFormat.Json;
 @Injectable()
 export class EstateReports {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly snapshots: ReadSnapshots,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(AUDIT_KEYS) private readonly auditKeys: AuditKeys,
@@ -72,7 +70,7 @@ export class EstateReports {
   }
 
   summary(filter: EstateFilter): Promise<EstateSummary> {
-    return inReadSnapshot(this.dataSource, (runner) =>
+    return this.snapshots.run((runner) =>
       loadEstateSummary(runner, compactFilter(filter), this.clock.now(), this.auditKeys.seal),
     );
   }
@@ -83,7 +81,7 @@ export class EstateReports {
    */
   async *chunks(filter: EstateFilter, format: StreamedFormat, section: 'clients' | 'summary'): AsyncGenerator<string> {
     const scope = compactFilter(filter);
-    const snapshot = await openReadSnapshot(this.dataSource);
+    const snapshot = await this.snapshots.open();
     let rows: QueryStream | null = null;
     try {
       const now = this.clock.now();
@@ -93,10 +91,7 @@ export class EstateReports {
       }
       const summary =
         format === ReportFormat.Json ? await loadEstateSummary(snapshot.runner, scope, now, this.auditKeys.seal) : null;
-      const { sql, params } = estateRowsQuery(scope, now);
-      rows = snapshot.client.query(
-        new QueryStream(sql, params, { batchSize: CURSOR_BATCH, highWaterMark: CURSOR_BATCH }),
-      );
+      rows = streamEstateRows(snapshot.client, scope, now, CURSOR_BATCH);
       const estateRows = mapRows(rows);
       yield* summary ? estateJson(summary, estateRows) : estateCsv(estateRows);
     } finally {

@@ -1,6 +1,6 @@
 /**
  * The summary on top of every estate report (JSON, CSV's companion, PDF). Plain data: the queries
- * that fill it live in estate-summary.query.ts, the renderers only read it.
+ * that fill it live in estate-summary.repository.ts, the renderers only read it.
  */
 
 import type { VerifyOutcome } from '../audit/audit-verify-outcome';

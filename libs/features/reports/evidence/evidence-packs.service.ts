@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock, DomainError } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
-import { DataSource } from 'typeorm';
+import { ReadSnapshots } from '@keyshift/database';
 import { AuditLog } from '../../audit/audit-log.service';
 import { ReportSigner } from '../../signing/report-signer';
 import { reportedSecretStatus } from '../estate-rows';
-import { Queryable } from '../estate-summary.query';
-import { inReadSnapshot } from '../read-snapshot';
+import { Queryable } from '../estate-summary.repository';
 import {
   AuditRecord,
   chainState,
@@ -16,7 +14,11 @@ import {
   evidenceProbes,
   secretAccesses,
   subjectEvents,
-} from './evidence-records';
+  packCampaign,
+  packCampaignMembers,
+  packClient,
+  packClientKeys,
+} from './evidence-records.repository';
 
 /** Members' transitions are read this many clients per query. */
 const MEMBER_BATCH = 1_000;
@@ -36,7 +38,7 @@ export interface SignedPack {
 @Injectable()
 export class EvidencePacks {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly snapshots: ReadSnapshots,
     private readonly signer: ReportSigner,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
@@ -44,13 +46,13 @@ export class EvidencePacks {
   ) {}
 
   async client(id: string, actor: string): Promise<SignedPack> {
-    const payload = await inReadSnapshot(this.dataSource, (db) => this.clientPayload(db, id));
+    const payload = await this.snapshots.run((db) => this.clientPayload(db, id));
     return this.issue(payload, 'client', id, actor);
   }
 
   /** A campaign's pack: built by the worker (a campaign may hold thousands of members). */
   async campaign(id: string, actor: string): Promise<SignedPack> {
-    const payload = await inReadSnapshot(this.dataSource, (db) => this.campaignPayload(db, id));
+    const payload = await this.snapshots.run((db) => this.campaignPayload(db, id));
     return this.issue(payload, 'campaign', id, actor);
   }
 
@@ -66,26 +68,14 @@ export class EvidencePacks {
   }
 
   private async clientPayload(db: Queryable, id: string) {
-    const [client] = (await db.query(
-      `SELECT c.id, c.client_id, c.owner, c.tags, c.phase, c.state, c.state_reason, c.auth_method,
-         c.target_auth_method, c.target_sender_constraint, c.target_strategy, c.successor_client_id,
-         c.secret_status, c.secret_revoked_at, c.secret_revocation_probe_id, c.campaign_id, c.created_at,
-         s.id AS server_id, s.name AS server_name, s.issuer
-       FROM clients c JOIN authorization_servers s ON s.id = c.authorization_server_id WHERE c.id = $1`,
-      [id],
-    )) as Record<string, unknown>[];
+    const client = await packClient(db, id);
     if (!client) throw DomainError.notFound('client', id);
     const timeline = await subjectEvents(db, 'client', [id]);
     const cited = [
       ...citedIds(timeline),
       ...(client.secret_revocation_probe_id ? [String(client.secret_revocation_probe_id)] : []),
     ];
-    const keys = (await db.query(
-      `SELECT kid, alg, origin, state, created_at AS "createdAt", activated_at AS "activatedAt",
-         retiring_at AS "retiringAt", retired_at AS "retiredAt"
-       FROM client_keys WHERE client_row_id = $1 ORDER BY created_at`,
-      [id],
-    )) as Record<string, unknown>[];
+    const keys = await packClientKeys(db, id);
     return {
       ...this.envelope('keyshift.client_evidence'),
       sub: id,
@@ -122,29 +112,9 @@ export class EvidencePacks {
   }
 
   private async campaignPayload(db: Queryable, id: string) {
-    const [campaign] = (await db.query(
-      `SELECT id, name, selector, canary_size, wave_size, max_failure_rate, server_budget_per_second, status,
-         paused_reason, released_wave, wave_count, member_count, created_by, created_at, finished_at
-       FROM campaigns WHERE id = $1`,
-      [id],
-    )) as Record<string, unknown>[];
+    const campaign = await packCampaign(db, id);
     if (!campaign) throw DomainError.notFound('campaign', id);
-    const members = (await db.query(
-      `SELECT id, client_id, campaign_wave, phase, state, state_reason, secret_status, secret_revoked_at,
-         secret_revocation_probe_id
-       FROM clients WHERE campaign_id = $1 ORDER BY campaign_wave, id`,
-      [id],
-    )) as {
-      id: string;
-      client_id: string;
-      campaign_wave: number;
-      phase: string;
-      state: string;
-      state_reason: string | null;
-      secret_status: string;
-      secret_revoked_at: Date | null;
-      secret_revocation_probe_id: string | null;
-    }[];
+    const members = await packCampaignMembers(db, id);
     const memberViews = [];
     const cited: string[] = [];
     for (let i = 0; i < members.length; i += MEMBER_BATCH) {

@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
 
@@ -36,5 +38,22 @@ export async function inReadSnapshot<T>(dataSource: DataSource, fn: (runner: Que
     return await fn(snapshot.runner);
   } finally {
     await snapshot.close();
+  }
+}
+
+/**
+ * Read snapshots for services, as Transactions opens read-write transactions: the reports depend on
+ * this and on their read-model repositories, never on DataSource.
+ */
+@Injectable()
+export class ReadSnapshots {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  open(): Promise<ReadSnapshot> {
+    return openReadSnapshot(this.dataSource);
+  }
+
+  run<T>(fn: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    return inReadSnapshot(this.dataSource, fn);
   }
 }

@@ -1,9 +1,12 @@
 import { Phase, PHASE_ORDER, PhaseState } from '@keyshift/domain';
+import type { PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
 import { ROTATION_PERIOD_DAYS_SQL } from '../keys/rotation-policy';
 import { checkpointSealFields, sealMatches } from '../audit/audit-keys';
 import { lastVerifyOutcome } from '../audit/audit-verify-outcome';
 import { controlFindings } from './estate-controls';
 import { estateWhere } from './estate-filter';
+import { estateRowsQuery } from './estate-rows';
 import { CountBucket, EstateFailure, EstateFilter, EstateSummary } from './estate-summary';
 
 /** Anything that runs SQL: a QueryRunner inside the report's snapshot, or an EntityManager. */
@@ -250,4 +253,14 @@ async function lastVerification(db: Queryable, sealKey: Buffer): Promise<{ seq: 
   return sealMatches(sealKey, 'audit-checkpoint', fields, row.seal)
     ? { seq: row.seq, at: row.verified_at.toISOString() }
     : null;
+}
+
+/**
+ * The estate's rows through a server-side cursor on the snapshot's own connection (pg-query-stream,
+ * `batchSize` rows a fetch): memory stays flat and a slow reader slows the cursor. The caller
+ * destroys the stream when done.
+ */
+export function streamEstateRows(client: PoolClient, filter: EstateFilter, now: Date, batchSize: number): QueryStream {
+  const { sql, params } = estateRowsQuery(filter, now);
+  return client.query(new QueryStream(sql, params, { batchSize, highWaterMark: batchSize }));
 }

@@ -1,10 +1,12 @@
 import { PHASE_ORDER } from '@keyshift/domain';
 import { AuditEventRow, AuditEventView, auditEventView } from '../../audit/audit-log.service';
-import { Queryable } from '../estate-summary.query';
+import { Queryable } from '../estate-summary.repository';
 
 /**
- * The records an evidence pack quotes, read with plain SQL: audit events exactly as stored (so a
- * reviewer can recompute each hash), the probes they cite, and the chain's state at issue.
+ * The records an evidence pack quotes, read with plain SQL: the client or campaign, audit events
+ * exactly as stored (so a reviewer can recompute each hash), the probes they cite, and the chain's
+ * state at issue. Functions over the caller's read snapshot (`db`, its QueryRunner) rather than an
+ * injected class: every read of one pack must see the same moment.
  */
 
 /** An audit event exactly as stored, so a reviewer can recompute its hash. */
@@ -114,4 +116,60 @@ export async function chainState(db: Queryable) {
       ? { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.verified_at.toISOString(), mode: checkpoint.mode }
       : null,
   };
+}
+
+/** The client a pack is about, with its server; undefined if there is none. */
+export async function packClient(db: Queryable, id: string): Promise<Record<string, unknown> | undefined> {
+  const [client] = (await db.query(
+    `SELECT c.id, c.client_id, c.owner, c.tags, c.phase, c.state, c.state_reason, c.auth_method,
+       c.target_auth_method, c.target_sender_constraint, c.target_strategy, c.successor_client_id,
+       c.secret_status, c.secret_revoked_at, c.secret_revocation_probe_id, c.campaign_id, c.created_at,
+       s.id AS server_id, s.name AS server_name, s.issuer
+     FROM clients c JOIN authorization_servers s ON s.id = c.authorization_server_id WHERE c.id = $1`,
+    [id],
+  )) as Record<string, unknown>[];
+  return client;
+}
+
+/** The client's keys (public facts only), oldest first. */
+export async function packClientKeys(db: Queryable, id: string): Promise<Record<string, unknown>[]> {
+  return (await db.query(
+    `SELECT kid, alg, origin, state, created_at AS "createdAt", activated_at AS "activatedAt",
+       retiring_at AS "retiringAt", retired_at AS "retiredAt"
+     FROM client_keys WHERE client_row_id = $1 ORDER BY created_at`,
+    [id],
+  )) as Record<string, unknown>[];
+}
+
+/** The campaign a pack is about; undefined if there is none. */
+export async function packCampaign(db: Queryable, id: string): Promise<Record<string, unknown> | undefined> {
+  const [campaign] = (await db.query(
+    `SELECT id, name, selector, canary_size, wave_size, max_failure_rate, server_budget_per_second, status,
+       paused_reason, released_wave, wave_count, member_count, created_by, created_at, finished_at
+     FROM campaigns WHERE id = $1`,
+    [id],
+  )) as Record<string, unknown>[];
+  return campaign;
+}
+
+export interface CampaignMemberRecord {
+  id: string;
+  client_id: string;
+  campaign_wave: number;
+  phase: string;
+  state: string;
+  state_reason: string | null;
+  secret_status: string;
+  secret_revoked_at: Date | null;
+  secret_revocation_probe_id: string | null;
+}
+
+/** The campaign's members, by wave. */
+export async function packCampaignMembers(db: Queryable, id: string): Promise<CampaignMemberRecord[]> {
+  return (await db.query(
+    `SELECT id, client_id, campaign_wave, phase, state, state_reason, secret_status, secret_revoked_at,
+       secret_revocation_probe_id
+     FROM clients WHERE campaign_id = $1 ORDER BY campaign_wave, id`,
+    [id],
+  )) as CampaignMemberRecord[];
 }
