@@ -190,7 +190,7 @@ class AdminTwinConnector implements ServerConnector {
   async register(_server: ConnectorServer, metadata: Record<string, unknown>): Promise<NewRegistration> {
     const answer = await this.call('POST', '/admin/clients', metadata);
     const clientId = typeof answer.metadata.client_id === 'string' ? answer.metadata.client_id : null;
-    return { ...answer, clientId, registrationClientUri: null };
+    return { ...answer, clientId, registrationClientUri: null, refusal: null };
   }
 
   private async call(method: string, path: string, body?: object): Promise<ServerAnswer> {

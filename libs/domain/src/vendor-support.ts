@@ -50,12 +50,24 @@ export function vendorSupport(
   if (target.senderConstraint === 'dpop' && !c.senderConstraints.dpop) {
     missing.push('a way for the connector to require DPoP-bound tokens for the client');
   }
-  if (c.automated && c.keyDelivery.length === 0) missing.push('a way for the connector to deliver the client’s keys');
+  // The migration always registers Keyshift's hosted JWKS, so rotations need no server call.
+  if (!c.keyDelivery.includes('jwks_uri')) {
+    missing.push('key delivery by jwks_uri through the connector (Keyshift registers its hosted JWKS)');
+  }
+  // In place, the method switch at cutover is what retires the secret; other ways are not built yet.
+  if (target.strategy === 'in_place' && c.secretRetirement !== 'method_switch') {
+    missing.push(
+      `secret retirement by the method switch at cutover (the connector retires secrets by ${c.secretRetirement})`,
+    );
+  }
   if (c.credential === 'registration_access_token' && !caps.registrationEndpoint) {
     missing.push('registration_endpoint (RFC 7591), needed by a connector that manages registrations by RFC 7592');
   }
   if (target.strategy === 'successor' && !c.canRegister) {
     missing.push('new registrations through the connector, needed by the successor strategy');
+  }
+  if (target.strategy === 'successor' && !c.canDelete) {
+    missing.push('deleting the original registration through the connector, needed by the successor strategy');
   }
   return missing.length
     ? { kind: 'vendor_support', supported: false, missing }

@@ -26,7 +26,9 @@ export class ConnectorRegistry extends ConnectorCatalog {
       if (found.has(type)) throw new Error(`two connectors are marked @Connector('${type}')`);
       found.set(type, wrapper.instance as ServerConnector);
     }
-    return (this.found = found);
+    // An empty result is not kept: asked before the providers exist, the next call looks again.
+    if (found.size > 0) this.found = found;
+    return found;
   }
 
   types(): readonly string[] {

@@ -46,7 +46,7 @@ export class ConnectorTargets {
   }
 
   /** The registration with a token Keyshift already has in hand (recovery's journalled one), nothing opened. */
-  async given(
+  async targetWithToken(
     client: RegistrarClient,
     server: AuthorizationServerEntity,
     which: RegistrationKind,

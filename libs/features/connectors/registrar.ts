@@ -10,7 +10,8 @@ import { ExchangeOperation, ExchangeStatus } from './registration-exchange.entit
 import { RegistrationJournal } from './registration-journal';
 import { RegistrationRecords } from './registration-records';
 import { RegistrationRecovery } from './registration-recovery';
-import { RegistrationKind } from './registration-tokens';
+import { recordableMetadata } from './registration-metadata';
+import { RegistrationKind, registrationAnswerProblem } from './registration-tokens';
 import {
   ChangeOutcome,
   ConnectorCapabilities,
@@ -73,8 +74,21 @@ export class Registrar {
     const answer = await this.targets.with(client, server, connector, which, 'RFC 7592 read', (t) => connector.read(t));
     // A server may rotate the token on any answer (RFC 7592 §3); a read changes nothing else.
     const rotated = answer.registrationAccessToken;
-    if (rotated) await this.transactions.run((tx) => this.records.storeToken(tx, client.id, which, rotated));
-    return answer.metadata;
+    if (rotated) {
+      await this.transactions.run(async (tx) => {
+        await this.records.storeToken(tx, client.id, which, rotated);
+        await this.audit.append(tx, [
+          {
+            actor: SYSTEM_ACTORS.worker,
+            action: 'client.registration_access_token_rotated',
+            subjectType: 'client',
+            subjectId: client.id,
+            after: { registration: which, by: 'the server, answering a read' },
+          },
+        ]);
+      });
+    }
+    return recordableMetadata(answer.metadata);
   }
 
   async update(
@@ -103,7 +117,7 @@ export class Registrar {
       await this.journal.settle(exchangeId, ExchangeStatus.Abandoned, 'handed to an operator');
       return outcome;
     }
-    const { answer } = outcome;
+    const answer = { ...outcome.answer, metadata: recordableMetadata(outcome.answer.metadata) };
     const rotated = answer.registrationAccessToken;
     // The answer is durable before anything else happens: a rotated token survives this process.
     await this.journal.answered(exchangeId, rotated, answer.metadata, answer.serverMs);
@@ -138,16 +152,16 @@ export class Registrar {
     plannedState: RegistrationState | null,
   ): Promise<RegistrarOutcome> {
     const connector = this.connector(server);
-    const held = await this.targets.held(client, which);
-    const call = () =>
-      this.targets.with(client, server, connector, which, 'RFC 7592 delete', (t) => connector.remove(t), held);
-    if (!connector.capabilities.automated) return handedOver(await call());
     if (!connector.capabilities.canDelete) {
       throw new ConnectorError(
         `the ${server.connectorType} connector cannot delete registrations at ${server.issuer}`,
         false,
       );
     }
+    const held = await this.targets.held(client, which);
+    const call = () =>
+      this.targets.with(client, server, connector, which, 'RFC 7592 delete', (t) => connector.remove(t), held);
+    if (!connector.capabilities.automated) return handedOver(await call());
     const clientId = held.clientId;
     const exchangeId = await this.journal.intend({
       clientRowId: client.id,
@@ -192,7 +206,7 @@ export class Registrar {
     plannedState: RegistrationState | null,
   ): Promise<{ clientId: string; metadata: Record<string, unknown> }> {
     const connector = this.connector(server);
-    if (!connector.capabilities.canRegister) {
+    if (!connector.capabilities.canRegister || !connector.capabilities.automated) {
       throw new ConnectorError(
         `the ${server.connectorType} connector cannot register a successor at ${server.issuer} (use strategy in_place)`,
         false,
@@ -210,16 +224,21 @@ export class Registrar {
       },
       plannedState,
     });
-    const created = await this.journalled(exchangeId, () => connector.register(connectorServer(server), metadata));
+    const answered = await this.journalled(exchangeId, () => connector.register(connectorServer(server), metadata));
+    const created = { ...answered, metadata: recordableMetadata(answered.metadata) };
+    // Journalled before it is judged: the server may hold the registration whatever Keyshift makes of it.
     await this.journal.answered(
       exchangeId,
       created.registrationAccessToken,
       { ...created.metadata, client_id: created.clientId, registration_client_uri: created.registrationClientUri },
       created.serverMs,
     );
+    const problem =
+      created.refusal ??
+      registrationAnswerProblem(created, connector.capabilities.credential === 'registration_access_token');
     const successorId = created.clientId;
-    if (!successorId) {
-      const reason = 'the registration answer lacks client_id; delete the registration at the server';
+    if (problem || !successorId) {
+      const reason = `${problem}${successorId ? ` (the server named it ${successorId})` : ''}`;
       await this.journal.settle(exchangeId, ExchangeStatus.Refused, reason);
       throw new ConnectorError(reason, false);
     }
@@ -254,24 +273,32 @@ export class Registrar {
   }
 
   /**
-   * Sends a journalled request. An answer with a status below 500 refused it, or was refused by the
-   * connector on sight (nothing to recover): the intent is closed as refused. No answer, or a 5xx,
-   * may hide a change the server made: the intent stays open for recovery to settle by asking.
+   * Sends a journalled request. A 4xx answer refused it (nothing changed at the server): the intent
+   * is closed as refused. No answer, or a 5xx, may hide a change the server made: the intent stays
+   * open for recovery to settle by asking.
    */
   private async journalled<T>(exchangeId: string, request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      if (error instanceof ConnectorError && error.httpStatus !== null && error.httpStatus < 500) {
+      if (
+        error instanceof ConnectorError &&
+        error.httpStatus !== null &&
+        error.httpStatus >= 400 &&
+        error.httpStatus < 500
+      ) {
         await this.journal.settle(exchangeId, ExchangeStatus.Refused, error.message);
+        // (an answer the connector itself refuses comes back as a NewRegistration with `refusal`)
       }
       throw error;
     }
   }
 }
 
+/** A connector that is not automated hands every change to an operator; anything else is its bug. */
 function handedOver(outcome: ChangeOutcome): RegistrarOutcome {
-  return outcome.kind === 'awaiting_operator' ? outcome : { kind: 'applied', metadata: outcome.answer.metadata };
+  if (outcome.kind === 'awaiting_operator') return outcome;
+  throw new Error('a connector that is not automated reported a change as applied (it must hand it to an operator)');
 }
 
 /** The change as the audit log records it: key sets by kid, never whole. */

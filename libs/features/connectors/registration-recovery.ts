@@ -7,6 +7,7 @@ import { connectorServer, ConnectorTargets, RegistrarClient } from './connector-
 import { ExchangeOperation, ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
 import { RegistrationJournal } from './registration-journal';
 import { RegistrationRecords } from './registration-records';
+import { registrationAnswerProblem } from './registration-tokens';
 import { ConnectorError, ServerAnswer, ServerConnector } from './server-connector';
 
 /**
@@ -55,13 +56,16 @@ export class RegistrationRecovery {
     const token = this.journal.openToken(x);
     const successorId = x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'client_id') : null;
     const uri = x.operation === ExchangeOperation.Register ? stringIn(x.answer, 'registration_client_uri') : null;
-    if (x.operation === ExchangeOperation.Register && (!successorId || (at.tokenBound && (!token || !uri)))) {
-      // The normal path refuses such an answer too; it was killed before saying so.
-      await this.settle(
-        at,
-        ExchangeStatus.Refused,
-        'the registration answer lacks client_id, registration_access_token or registration_client_uri',
-      );
+    const problem =
+      x.operation === ExchangeOperation.Register
+        ? registrationAnswerProblem(
+            { clientId: successorId, registrationClientUri: uri, registrationAccessToken: token },
+            at.tokenBound,
+          )
+        : null;
+    if (problem) {
+      // The normal path refuses such an answer by the same rule; it was killed before saying so.
+      await this.settle(at, ExchangeStatus.Refused, problem);
       return;
     }
     if (token) {
@@ -86,7 +90,7 @@ export class RegistrationRecovery {
         });
       } else {
         read = token
-          ? await at.connector.read(await this.targets.given(at.client, at.server, x.registration, token))
+          ? await at.connector.read(await this.targets.targetWithToken(at.client, at.server, x.registration, token))
           : await this.readAsHeld(at);
       }
     } catch (error) {
@@ -199,7 +203,7 @@ export class RegistrationRecovery {
   private async lost(at: Settling, what: string): Promise<ConnectorError> {
     const x = at.exchange;
     const reason =
-      `${x.operation === ExchangeOperation.Register ? 'The registration' : 'The update'} of ${x.clientId} ` +
+      `The ${x.operation === ExchangeOperation.Register ? 'registration' : x.operation} of ${x.clientId} ` +
       `(${x.registration} registration, started ${x.createdAt.toISOString()}) was interrupted before its answer was recorded: ${what}`;
     await this.transactions.run((tx) =>
       this.settleIn(tx, at, ExchangeStatus.Lost, reason, 'client.registration_answer_lost', { reason }),
@@ -273,9 +277,14 @@ class Settling {
   }
 }
 
+/** The fields of a change that a read of the registration shows. */
+const COMPARED = ['token_endpoint_auth_method', 'jwks_uri', 'dpop_bound_access_tokens'] as const;
+
 /** Whether the registration the server holds shows every field of the requested change. */
 export function reflects(change: Record<string, unknown>, metadata: Record<string, unknown>): boolean {
-  for (const field of ['token_endpoint_auth_method', 'jwks_uri', 'dpop_bound_access_tokens'] as const) {
+  // A change none of whose fields a read can show proves nothing either way: not shown.
+  if (!Object.keys(change).some((field) => COMPARED.includes(field as (typeof COMPARED)[number]))) return false;
+  for (const field of COMPARED) {
     if (!(field in change)) continue;
     const wanted = change[field];
     const held = metadata[field];

@@ -28,3 +28,19 @@ export function sealRegistrationToken(
 export function tokenIn(answer: Record<string, unknown>): string | null {
   return typeof answer.registration_access_token === 'string' ? answer.registration_access_token : null;
 }
+
+/**
+ * Why a new registration's answer cannot be used, or null: it names no client_id, or (for a
+ * connector whose credential is the registration's own token) it lacks the token or the URI the
+ * token goes to. The one rule the Registrar and recovery both apply.
+ */
+export function registrationAnswerProblem(
+  answer: { clientId: string | null; registrationClientUri: string | null; registrationAccessToken: string | null },
+  tokenBound: boolean,
+): string | null {
+  if (!answer.clientId) return 'the registration answer lacks client_id';
+  if (tokenBound && (!answer.registrationAccessToken || !answer.registrationClientUri)) {
+    return 'the registration answer lacks registration_access_token or registration_client_uri';
+  }
+  return null;
+}

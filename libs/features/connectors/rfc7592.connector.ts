@@ -81,7 +81,6 @@ export class Rfc7592Connector implements ServerConnector {
     });
     const body = res.body;
     const clientId = typeof body.client_id === 'string' ? body.client_id : null;
-    const token = tokenIn(body);
     const offered = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : null;
     const uriIssue = offered
       ? registrationClientUriProblem(offered, {
@@ -90,22 +89,15 @@ export class Rfc7592Connector implements ServerConnector {
           capabilities: { registrationEndpoint: endpoint },
         })
       : null;
-    // The server answered (it may hold the registration): the status says so, and nothing is retried.
-    if (uriIssue) {
-      throw new ConnectorError(
-        `RFC 7591 registration: the answer's registration_client_uri ${uriIssue}; delete the registration at the server`,
-        false,
-        res.status,
-      );
-    }
-    if (!clientId || !token || !offered) {
-      throw new ConnectorError(
-        'RFC 7591 registration: the answer lacks client_id, registration_access_token or registration_client_uri',
-        false,
-        res.status,
-      );
-    }
-    return { ...answer(res), clientId, registrationClientUri: offered };
+    return {
+      ...answer(res),
+      clientId,
+      // A URI elsewhere is never kept, so neither the Registrar nor recovery can send the token there.
+      registrationClientUri: uriIssue ? null : offered,
+      refusal: uriIssue
+        ? `RFC 7591 registration: the answer's registration_client_uri ${uriIssue}; delete the registration at the server`
+        : null,
+    };
   }
 
   private send(target: ConnectorTarget, purpose: string, method: 'GET' | 'PUT' | 'DELETE', payload?: object) {

@@ -73,6 +73,12 @@ export interface ServerAnswer {
 export interface NewRegistration extends ServerAnswer {
   clientId: string | null;
   registrationClientUri: string | null;
+  /**
+   * Why the connector will not let Keyshift use this answer (a management URI outside the endpoint
+   * that registered it, say), or null. The server may hold the registration all the same, so the
+   * Registrar journals the answer first and then refuses it with this reason.
+   */
+  refusal: string | null;
 }
 
 /** Applied at the server, or handed to an operator with exact instructions. */

@@ -122,6 +122,7 @@ describe('Registrar', () => {
       ...answer({ token_endpoint_auth_method: 'private_key_jwt' }, 'successor-token-0004'),
       clientId: 'billing-api-2',
       registrationClientUri: 'https://as.example.com/reg/billing-api-2',
+      refusal: null,
     });
     const created = await registrar().register(CLIENT, SERVER, { client_name: 'billing-api (successor)' }, planned);
     expect(created.clientId).toBe('billing-api-2');
@@ -137,6 +138,56 @@ describe('Registrar', () => {
       'tx commit',
     ]);
     expect(JSON.stringify(f.audited)).not.toContain('successor-token');
+  });
+
+  it.each([
+    [
+      'a refusal by the connector (a management URI elsewhere)',
+      {
+        refusal:
+          'the answer’s registration_client_uri is not under the endpoint; delete the registration at the server',
+      },
+      /not under the endpoint; delete the registration at the server \(the server named it billing-api-2\)/,
+    ],
+    [
+      'no token, at a connector whose credential the token is',
+      { registrationAccessToken: null },
+      /lacks registration_access_token or registration_client_uri \(the server named it billing-api-2\)/,
+    ],
+  ])(
+    'journals an answer before refusing it for %s, naming the registration the server made',
+    async (_, over, reason) => {
+      connector.onRegister = async () => ({
+        ...answer({}, 'successor-token-0004'),
+        clientId: 'billing-api-2',
+        registrationClientUri: 'https://as.example.com/reg/billing-api-2',
+        refusal: null,
+        ...over,
+      });
+      await expect(registrar().register(CLIENT, SERVER, {}, planned)).rejects.toThrow(reason);
+      expect(f.log[2]).toMatch(/^journal\.answered/);
+      expect(f.log[3]).toMatch(/^journal\.settle exchange-1 refused: /);
+      expect(f.log.join('\n')).not.toMatch(/records\.|audit/);
+    },
+  );
+
+  it('treats a change a hand-operated connector says it applied as a bug, recording nothing', async () => {
+    connector = new ScriptedConnector(f.log, { ...RFC7592_LIKE, automated: false, credential: 'none' });
+    await expect(registrar().update(CLIENT, SERVER, 'original', { jwks_uri: 'x' }, planned)).rejects.toThrow(
+      /not automated reported a change as applied/,
+    );
+    expect(f.log).toEqual(['connector.update token=null']);
+  });
+
+  it('strips server-issued secrets from what it journals and returns, whatever the connector sent', async () => {
+    connector = new ScriptedConnector(f.log, { ...RFC7592_LIKE, credential: 'server_admin' });
+    connector.onUpdate = async () => ({
+      kind: 'applied',
+      answer: answer({ token_endpoint_auth_method: 'private_key_jwt', client_secret: 'echoed-secret' }),
+    });
+    const outcome = await registrar().update(CLIENT, SERVER, 'original', { jwks_uri: 'x' }, null);
+    expect(outcome).toEqual({ kind: 'applied', metadata: { token_endpoint_auth_method: 'private_key_jwt' } });
+    expect(JSON.stringify(f.audited)).not.toContain('echoed-secret');
   });
 
   it('refuses a successor at a connector that cannot register, before any call', async () => {

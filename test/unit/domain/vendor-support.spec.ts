@@ -174,10 +174,22 @@ describe('signing algs', () => {
         'a way for the connector to require DPoP-bound tokens for the client',
       ],
       [
-        'no way to deliver keys',
-        connector({ keyDelivery: [] }),
+        'key delivery without jwks_uri',
+        connector({ keyDelivery: ['jwks', 'pem'] }),
         {},
-        'a way for the connector to deliver the client’s keys',
+        'key delivery by jwks_uri through the connector (Keyshift registers its hosted JWKS)',
+      ],
+      [
+        'in place, a secret retired other than by the method switch',
+        connector({ secretRetirement: 'remove_credential' }),
+        {},
+        'secret retirement by the method switch at cutover (the connector retires secrets by remove_credential)',
+      ],
+      [
+        'a successor whose original the connector cannot delete',
+        connector({ canDelete: false }),
+        { strategy: 'successor' },
+        'deleting the original registration through the connector, needed by the successor strategy',
       ],
       [
         'no registrations for a successor',
@@ -198,6 +210,11 @@ describe('signing algs', () => {
       });
       expect(only(connector({ assertion: { ...rfc7592.assertion, typ: 'JWT' } }))).toMatchObject({ supported: true });
       expect(only(connector({ canRegister: false }), { strategy: 'in_place' })).toMatchObject({ supported: true });
+      expect(only(connector({ canDelete: false }), { strategy: 'in_place' })).toMatchObject({ supported: true });
+      // A successor's secret dies with the original registration: how the connector retires secrets does not matter.
+      expect(only(connector({ secretRetirement: 'regenerate' }), { strategy: 'successor' })).toMatchObject({
+        supported: true,
+      });
       expect(
         only(connector({ senderConstraints: { dpop: false, mtls: false } }), { senderConstraint: 'none' }),
       ).toMatchObject({

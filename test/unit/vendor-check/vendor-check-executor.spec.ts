@@ -15,7 +15,7 @@ const CAPS: ConnectorCapabilities = {
   credential: 'server_admin',
   overlappingMethods: true,
   keyDelivery: ['jwks_uri'],
-  secretRetirement: 'remove_credential',
+  secretRetirement: 'method_switch',
   canRegister: false,
   canDelete: true,
   senderConstraints: { dpop: false, mtls: false },
