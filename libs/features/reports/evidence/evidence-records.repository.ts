@@ -1,4 +1,5 @@
 import { PHASE_ORDER } from '@keyshift/domain';
+import type { CampaignFailureRow } from '../../campaigns/campaigns.repository';
 import { AuditEventRow, AuditEventView, auditEventView } from '../../audit/audit-log.service';
 import { Queryable } from '../estate-summary.repository';
 
@@ -152,13 +153,8 @@ export async function packCampaign(db: Queryable, id: string): Promise<Record<st
   return campaign;
 }
 
-export interface CampaignMemberRecord {
-  id: string;
-  client_id: string;
-  campaign_wave: number;
-  phase: string;
-  state: string;
-  state_reason: string | null;
+/** A member as a campaign pack quotes it: the campaign's own member row, with the secret's fate. */
+export interface CampaignMemberRecord extends CampaignFailureRow {
   secret_status: string;
   secret_revoked_at: Date | null;
   secret_revocation_probe_id: string | null;
