@@ -1,4 +1,5 @@
 import type { ConnectorCapabilities } from '@keyshift/domain';
+import { RFC7592_LIKE } from '../../support/capabilities';
 import type { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import type { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import type { ClientRegistrations, ClientsRepository } from '@keyshift/features/clients/clients.repository';
@@ -23,18 +24,7 @@ import type { Transactions } from '@keyshift/database';
  */
 export const STORED_TOKEN = 'stored-token-0001';
 
-export const RFC7592_LIKE: ConnectorCapabilities = {
-  automated: true,
-  readable: true,
-  credential: 'registration_access_token',
-  overlappingMethods: false,
-  keyDelivery: ['jwks_uri', 'jwks'],
-  secretRetirement: 'method_switch',
-  canRegister: true,
-  canDelete: true,
-  senderConstraints: { dpop: true, mtls: false },
-  assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
-};
+export { RFC7592_LIKE };
 
 export const SERVER = {
   id: 'server-1',

@@ -9,6 +9,7 @@ import {
   usableDpopAlg,
   vendorSupport,
 } from '@keyshift/domain';
+import { RFC7592_LIKE } from '../../support/capabilities';
 
 const caps = (over: Partial<AdvertisedCapabilities> = {}): AdvertisedCapabilities => ({
   tokenEndpointAuthMethods: ['client_secret_basic', 'private_key_jwt'],
@@ -23,19 +24,8 @@ const target = (over: Partial<MigrationTarget> = {}): MigrationTarget => ({
   strategy: 'in_place',
   ...over,
 });
-/** An RFC 7592 connector's capabilities, with Keyshift signing aud=issuer assertions living 60 s. */
-const rfc7592: ConnectorCapabilities = {
-  automated: true,
-  readable: true,
-  credential: 'registration_access_token',
-  overlappingMethods: false,
-  keyDelivery: ['jwks_uri', 'jwks'],
-  secretRetirement: 'method_switch',
-  canRegister: true,
-  canDelete: true,
-  senderConstraints: { dpop: true, mtls: false },
-  assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
-};
+/** Keyshift signs aud=issuer assertions living 60 s, for a connector like RFC 7592's unless a test says otherwise. */
+const rfc7592 = RFC7592_LIKE;
 const connector = (
   over: Partial<ConnectorCapabilities> = {},
   assertion: Partial<ConnectorFacts['assertion']> = {},
