@@ -217,7 +217,7 @@ describe('connectors', () => {
   it('the manual connector hands the change to an operator, word for word', async () => {
     const result = await worker.get(ManualConnector).update(
       {
-        server: { id: serverId, issuer: as.issuer, tokenEndpoint: null, registrationEndpoint: null },
+        server: { id: serverId, issuer: as.issuer, tokenEndpoint: null, registrationEndpoint: null, admin: null },
         clientId: 'billing-api',
         registration: 'original',
         registrationClientUri: null,

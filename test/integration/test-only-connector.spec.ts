@@ -165,6 +165,8 @@ class AdminTwinConnector implements ServerConnector {
       algs: ['ES256', 'PS256', 'RS256'],
       typ: null,
     },
+    // The twin's one admin key is built into this test connector, not configured per server.
+    adminApi: null,
   };
 
   constructor(@Inject(TWIN) private readonly twin: { url: string }) {}

@@ -12,4 +12,5 @@ export const RFC7592_LIKE: ConnectorCapabilities = {
   canDelete: true,
   senderConstraints: { dpop: true, mtls: false },
   assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
+  adminApi: null,
 };

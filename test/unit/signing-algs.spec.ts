@@ -79,6 +79,7 @@ describe('one signing-alg table for the vendor check and the signers', () => {
         canDelete: true,
         senderConstraints: { dpop: true, mtls: false },
         assertion: { audiences: ['issuer'], maxLifetimeSeconds: null, algs: null, typ: null },
+        adminApi: null,
       },
       assertion: { audience: 'issuer', lifetimeSeconds: 60 },
     };

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { MemoryAdapter } from './memory-adapter';
@@ -26,6 +26,11 @@ export interface AuthorizationServerOptions {
    * access token, standing in for the server administrator who replaces a lost one.
    */
   adminReissueRoute?: boolean;
+  /**
+   * Tests only: an RFC 7591 registration may name its own `client_id` (else the server picks one),
+   * so a vendor admin API twin in front of this server can let callers choose ids as Keycloak does.
+   */
+  acceptClientIds?: boolean;
 }
 
 export interface RunningAuthorizationServer {
@@ -59,7 +64,15 @@ export async function startAuthorizationServer(
     jwks: { keys: [{ ...signingKey, kid: 'demo-as-signing', use: 'sig', alg: 'ES256' }] },
     features: {
       devInteractions: { enabled: false },
-      registration: { enabled: true },
+      registration: {
+        enabled: true,
+        idFactory: (ctx: { oidc: { body?: Record<string, unknown> } }) => {
+          const asked = ctx.oidc.body?.client_id;
+          return options.acceptClientIds && typeof asked === 'string' && asked
+            ? asked
+            : randomBytes(16).toString('base64url');
+        },
+      },
       registrationManagement: {
         enabled: true,
         rotateRegistrationAccessToken: options.rotateRegistrationAccessToken ?? true,

@@ -21,6 +21,23 @@ export interface ConnectorCapabilities {
   /** Which sender constraints the server can be told to require for a client. */
   senderConstraints: { dpop: boolean; mtls: boolean };
   assertion: AssertionProfile;
+  /** What the server's admin API needs from the operator; null: the connector uses no admin API. */
+  adminApi: AdminApiNeeds | null;
+}
+
+/**
+ * How Keyshift authenticates to a vendor's admin API:
+ * - `client_credentials`: a service account's client id and secret, exchanged at the server's token
+ *   endpoint for a short-lived admin token (Keycloak, Auth0, Okta's service apps);
+ * - `bearer`: a static token sent as `Authorization: Bearer` (whatever guards a Hydra admin port).
+ */
+export type AdminCredentialKind = 'client_credentials' | 'bearer';
+
+export interface AdminApiNeeds {
+  /** The credential kinds the connector can use, in its order of preference. */
+  credentials: readonly AdminCredentialKind[];
+  /** Whether the admin API answers without a credential (a Hydra admin port behind a network boundary). */
+  credentialOptional: boolean;
 }
 
 /**
@@ -41,6 +58,15 @@ export type KeyDelivery = 'jwks_uri' | 'jwks' | 'certificate' | 'pem';
  * - `remove_credential`: one credential among several is removed (a credential list).
  */
 export type SecretRetirement = 'method_switch' | 'delete' | 'regenerate' | 'remove_credential';
+
+/**
+ * Whether secret revocation (phase 5) must change the server after the method switch: the secret
+ * is still stored there, dormant, until it is regenerated or deleted. The switch alone retires it
+ * only where RFC 7591 metadata is the whole record.
+ */
+export function retiresSecretAtServer(retirement: SecretRetirement): boolean {
+  return retirement === 'regenerate' || retirement === 'delete';
+}
 
 /** The client assertions (RFC 7523) the server accepts. */
 export interface AssertionProfile {

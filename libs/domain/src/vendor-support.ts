@@ -54,10 +54,11 @@ export function vendorSupport(
   if (!c.keyDelivery.includes('jwks_uri')) {
     missing.push('key delivery by jwks_uri through the connector (Keyshift registers its hosted JWKS)');
   }
-  // In place, the method switch at cutover is what retires the secret; other ways are not built yet.
-  if (target.strategy === 'in_place' && c.secretRetirement !== 'method_switch') {
+  // In place, the method switch at cutover stops the secret, and revocation regenerates or deletes
+  // what the server still stores; removing one credential among several is not built yet.
+  if (target.strategy === 'in_place' && c.secretRetirement === 'remove_credential') {
     missing.push(
-      `secret retirement by the method switch at cutover (the connector retires secrets by ${c.secretRetirement})`,
+      'secret retirement by the method switch, a regeneration or a delete (the connector retires secrets by removing one credential among several, not built yet)',
     );
   }
   if (c.credential === 'registration_access_token' && !caps.registrationEndpoint) {

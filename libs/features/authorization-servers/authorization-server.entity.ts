@@ -1,5 +1,19 @@
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { RotationPolicy } from '@keyshift/domain';
+import type { AdminCredentialKind, RotationPolicy } from '@keyshift/domain';
+
+/** The AAD a server's sealed admin credential is bound to (a ciphertext moved to another row does not open). */
+export function adminCredentialContext(serverId: string): string {
+  return `admin_credential:${serverId}`;
+}
+
+/** What Keyshift may show of a server's admin credential: never the secret part. */
+export interface AdminCredentialPublic {
+  kind: AdminCredentialKind;
+  /** The service account's client id (`client_credentials`). */
+  clientId: string | null;
+  /** Scopes asked for with the admin token, space-separated (Okta's `okta.apps.manage`), or null. */
+  scope: string | null;
+}
 
 /** What a server accepts as a client assertion's `aud` (the brief's per-server table). */
 export enum AssertionAudience {
@@ -33,6 +47,10 @@ export interface ServerCapabilities {
   `"probe_rate_per_second" > 0 AND "probe_concurrency" > 0 AND "max_assertion_seconds" > 0`,
 )
 @Check('CHK_authorization_servers_discovery_status', `"discovery_status" IN ('ok', 'failed')`)
+@Check(
+  'CHK_authorization_servers_admin_credential',
+  `("admin_credential" IS NULL) = ("admin_credential_ciphertext" IS NULL) AND ("admin_credential" IS NULL OR "admin_credential"->>'kind' IN ('client_credentials', 'bearer'))`,
+)
 export class AuthorizationServerEntity {
   @PrimaryColumn('uuid')
   id!: string;
@@ -48,6 +66,18 @@ export class AuthorizationServerEntity {
   /** Which connector speaks to the server (`@Connector('type')`). */
   @Column('text', { name: 'connector_type' })
   connectorType!: string;
+
+  /** The vendor admin API's base URL (a Keycloak realm's `/admin/realms/{realm}`), for admin-API connectors. */
+  @Column('text', { name: 'connector_admin_url', nullable: true })
+  connectorAdminUrl!: string | null;
+
+  /** The public part of the admin credential; its secret part is sealed below. */
+  @Column('jsonb', { name: 'admin_credential', nullable: true })
+  adminCredential!: AdminCredentialPublic | null;
+
+  /** The admin credential's secret part (client secret or bearer token), sealed with the row id as AAD. */
+  @Column('bytea', { name: 'admin_credential_ciphertext', nullable: true, select: false })
+  adminCredentialCiphertext!: Buffer | null;
 
   /** How long the server caches a client's jwks_uri: sets the key-rotation overlap. */
   @Column('integer', { name: 'jwks_cache_seconds' })

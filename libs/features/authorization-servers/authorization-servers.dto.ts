@@ -4,6 +4,7 @@ import {
   IsArray,
   IsDefined,
   IsEnum,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -23,6 +24,44 @@ const TRUSTED_HOSTS_DOC: ApiPropertyOptions = {
     "name endpoints (token, registration, jwks_uri, mTLS aliases). Empty: the issuer's host only.",
 };
 
+export class AdminCredentialDto {
+  @ApiProperty({
+    enum: ['client_credentials', 'bearer'],
+    description:
+      'client_credentials: a service account exchanged at the server token endpoint for short-lived admin tokens ' +
+      '(Keycloak: a realm client with realm-management roles); bearer: a static token for the admin API.',
+  })
+  @IsIn(['client_credentials', 'bearer'])
+  kind!: 'client_credentials' | 'bearer';
+
+  @ApiPropertyOptional({ description: 'client_credentials: the service account client_id.' })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(256)
+  @IsString()
+  clientId?: string;
+
+  @ApiPropertyOptional({ description: 'client_credentials: its secret. Write-only: sealed, never returned.' })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(4096)
+  @IsString()
+  clientSecret?: string;
+
+  @ApiPropertyOptional({ description: 'bearer: the token. Write-only: sealed, never returned.' })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(8192)
+  @IsString()
+  token?: string;
+
+  @ApiPropertyOptional({ description: 'client_credentials: scopes to ask for, space-separated.' })
+  @IsOptional()
+  @MaxLength(1024)
+  @IsString()
+  scope?: string;
+}
+
 export class ConnectorDto {
   @ApiProperty({
     example: 'rfc7592',
@@ -33,6 +72,21 @@ export class ConnectorDto {
   @MaxLength(64)
   @IsString()
   type!: string;
+
+  @ApiPropertyOptional({
+    example: 'https://idp.example.com/admin/realms/acme',
+    description:
+      "Admin-API connectors (keycloak): the admin API's base URL, on the issuer's host or one of trustedHosts.",
+  })
+  @IsOptional()
+  @MaxLength(2048)
+  @IsString()
+  adminUrl?: string;
+
+  @ApiPropertyOptional({ type: AdminCredentialDto })
+  @IsOptional()
+  @NestedObject(() => AdminCredentialDto)
+  credential?: AdminCredentialDto;
 }
 
 export class CreateAuthorizationServerDto {

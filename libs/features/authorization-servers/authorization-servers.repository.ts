@@ -60,6 +60,16 @@ export class AuthorizationServersRepository {
     return this.tx(tx).getRepository(AuthorizationServerEntity).findOneByOrFail({ id });
   }
 
+  // ── section: connectors (admin APIs) ─────────────────────────────────────────────────────────
+
+  /** The sealed secret part of the server's admin credential (never selected with the row). */
+  async sealedAdminCredential(id: string, tx?: Tx): Promise<Buffer | null> {
+    const row = await this.tx(tx)
+      .getRepository(AuthorizationServerEntity)
+      .findOne({ where: { id }, select: { id: true, adminCredentialCiphertext: true } });
+    return row?.adminCredentialCiphertext ?? null;
+  }
+
   // ── section: probes ──────────────────────────────────────────────────────────────────────────
 
   /** Servers' probe limits (every server's, or these): the worker pool runs a queue per server with them. */

@@ -17,10 +17,18 @@ import { JobName, JobQueue } from '@keyshift/queue';
 import { AuditLog } from '../audit/audit-log.service';
 import { ConnectorCatalog } from '../ports/connector-catalog';
 import { actorOf, Principal } from '../api-tokens/principal';
-import { AssertionAudience, AuthorizationServerEntity, ServerCapabilities } from './authorization-server.entity';
+import { EnvelopeCipher } from '@keyshift/crypto';
+import { adminAccessInput } from './admin-access-input';
+import {
+  adminCredentialContext,
+  AdminCredentialPublic,
+  AssertionAudience,
+  AuthorizationServerEntity,
+  ServerCapabilities,
+} from './authorization-server.entity';
 import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
 import { AuthorizationServersRepository } from './authorization-servers.repository';
-import { normalizeTrustedHosts, trustedHostsProblem } from './endpoint-policy';
+import { endpointScope, normalizeTrustedHosts, trustedHostsProblem } from './endpoint-policy';
 import { issuerProblem } from './issuer-url';
 
 /** Until an operator says otherwise, assume a cautious JWKS cache time (node-oidc-provider uses 60 s). */
@@ -32,7 +40,8 @@ export interface AuthorizationServerView {
   issuer: string;
   /** Hosts besides the issuer's on which the server's endpoints may be (endpoint-policy.ts). */
   trustedHosts: string[];
-  connector: { type: string };
+  /** The connector, its admin API and the public part of its credential (the secret is never shown). */
+  connector: { type: string; adminUrl: string | null; credential: AdminCredentialPublic | null };
   jwksCacheSeconds: number;
   assertionAudience: AssertionAudience;
   maxAssertionSeconds: number;
@@ -50,7 +59,7 @@ export function toServerView(s: AuthorizationServerEntity): AuthorizationServerV
     name: s.name,
     issuer: s.issuer,
     trustedHosts: s.trustedHosts ?? [],
-    connector: { type: s.connectorType },
+    connector: { type: s.connectorType, adminUrl: s.connectorAdminUrl, credential: s.adminCredential },
     jwksCacheSeconds: s.jwksCacheSeconds,
     assertionAudience: s.assertionAudience,
     maxAssertionSeconds: s.maxAssertionSeconds,
@@ -80,6 +89,7 @@ export class AuthorizationServersService {
     private readonly clock: Clock,
     private readonly queue: JobQueue,
     private readonly connectors: ConnectorCatalog,
+    private readonly cipher: EnvelopeCipher,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -93,13 +103,25 @@ export class AuthorizationServersService {
       // The value is not repeated back (a mistyped field can hold anything).
       throw DomainError.validation([{ field: 'connector.type', message: `must be one of: ${known.join(', ')}` }]);
     }
+    const trustedHosts = normalizeTrustedHosts(input.trustedHosts ?? []);
+    const admin = adminAccessInput(
+      input.connector,
+      this.connectors.capabilities(input.connector.type).adminApi,
+      endpointScope({ issuer: input.issuer, trustedHosts }, this.config.outbound.allowlist),
+    );
+    if ('problems' in admin) throw DomainError.validation(admin.problems);
     const now = this.clock.now();
+    const id = newId();
     const row: AuthorizationServerEntity = {
-      id: newId(),
+      id,
       name: input.name,
       issuer: input.issuer,
-      trustedHosts: normalizeTrustedHosts(input.trustedHosts ?? []),
+      trustedHosts,
       connectorType: input.connector.type,
+      connectorAdminUrl: admin.access.adminUrl,
+      adminCredential: admin.access.credential,
+      adminCredentialCiphertext:
+        admin.access.secret === null ? null : this.cipher.encrypt(admin.access.secret, adminCredentialContext(id)),
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
       assertionAudience: input.assertionAudience ?? AssertionAudience.Issuer,
       maxAssertionSeconds: input.maxAssertionSeconds ?? 60,

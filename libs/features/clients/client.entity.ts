@@ -41,6 +41,8 @@ export interface RegistrationState {
   keys?: { delivery: 'jwks_uri' | 'jwks'; jwksUri?: string; kids: string[] };
   /** The server requires DPoP-bound tokens of the key-holding client. */
   dpopBound?: boolean;
+  /** In place: the secret the server kept after the switch was regenerated or deleted there. */
+  secretRetired?: boolean;
   /** Successor strategy: the original registration was deleted (RFC 7592 DELETE). */
   originalDeleted?: boolean;
   /** Successor strategy: the successor registration requires DPoP-bound tokens. */

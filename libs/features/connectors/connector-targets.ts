@@ -3,6 +3,7 @@ import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { ClientsRepository, HeldRegistration } from '../clients/clients.repository';
 import { SealedClientValues } from '../ports/sealed-client-values';
+import { AdminSessions } from './admin-sessions';
 import { RegistrationKind, TOKEN_FIELD } from './registration-tokens';
 import { ConnectorError, ConnectorServer, ConnectorTarget, ServerConnector } from './server-connector';
 
@@ -10,16 +11,6 @@ import { ConnectorError, ConnectorServer, ConnectorTarget, ServerConnector } fro
 export interface RegistrarClient {
   id: string;
   clientId: string;
-}
-
-/** The server as a connector sees it: no Keyshift settings, only where it is. */
-export function connectorServer(server: AuthorizationServerEntity): ConnectorServer {
-  return {
-    id: server.id,
-    issuer: server.issuer,
-    tokenEndpoint: server.capabilities?.tokenEndpoint ?? null,
-    registrationEndpoint: server.capabilities?.registrationEndpoint ?? null,
-  };
 }
 
 /**
@@ -33,7 +24,19 @@ export class ConnectorTargets {
   constructor(
     private readonly clients: ClientsRepository,
     private readonly sealed: SealedClientValues,
+    private readonly admin: AdminSessions,
   ) {}
+
+  /** The server as a connector sees it: where it is and, for an admin-API connector, its admin API. */
+  server(server: AuthorizationServerEntity): ConnectorServer {
+    return {
+      id: server.id,
+      issuer: server.issuer,
+      tokenEndpoint: server.capabilities?.tokenEndpoint ?? null,
+      registrationEndpoint: server.capabilities?.registrationEndpoint ?? null,
+      admin: this.admin.access(server),
+    };
+  }
 
   /** The registration as Keyshift holds it; refused when Keyshift has none (no successor yet). */
   async held(client: RegistrarClient, which: RegistrationKind): Promise<HeldRegistration> {
@@ -54,7 +57,7 @@ export class ConnectorTargets {
   ): Promise<ConnectorTarget> {
     const registration = await this.held(client, which);
     return {
-      server: connectorServer(server),
+      server: this.server(server),
       clientId: registration.clientId,
       registration: which,
       registrationClientUri: registration.uri,
@@ -73,7 +76,7 @@ export class ConnectorTargets {
   ): Promise<T> {
     const registration = known ?? (await this.held(client, which));
     const target: ConnectorTarget = {
-      server: connectorServer(server),
+      server: this.server(server),
       clientId: registration.clientId,
       registration: which,
       registrationClientUri: registration.uri,

@@ -33,6 +33,7 @@ export class ManualConnector implements ServerConnector {
     canDelete: true,
     senderConstraints: { dpop: true, mtls: false },
     assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
+    adminApi: null,
   };
 
   async read(target: ConnectorTarget): Promise<ServerAnswer> {
@@ -93,6 +94,9 @@ function steps(change: RegistrationChange): string[] {
         ? 'Require DPoP-bound access tokens (dpop_bound_access_tokens).'
         : 'Stop requiring DPoP-bound access tokens.',
     );
+  }
+  if (change.retire_secret) {
+    out.push('Destroy the client secret the server still stores: regenerate it and discard the value, or delete it.');
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import type { RegistrationState } from '../clients/client.entity';
 import { ConnectorRegistry } from './connector-registry';
-import { connectorServer, ConnectorTargets, RegistrarClient } from './connector-targets';
+import { ConnectorTargets, RegistrarClient } from './connector-targets';
 import { ExchangeOperation, ExchangeStatus } from './registration-exchange.entity';
 import { RegistrationJournal } from './registration-journal';
 import { RegistrationRecords } from './registration-records';
@@ -224,7 +224,7 @@ export class Registrar {
       },
       plannedState,
     });
-    const answered = await this.journalled(exchangeId, () => connector.register(connectorServer(server), metadata));
+    const answered = await this.journalled(exchangeId, () => connector.register(this.targets.server(server), metadata));
     const created = { ...answered, metadata: recordableMetadata(answered.metadata) };
     // Journalled before it is judged: the server may hold the registration whatever Keyshift makes of it.
     await this.journal.answered(

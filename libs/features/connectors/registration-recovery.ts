@@ -3,7 +3,7 @@ import { Transactions, Tx } from '@keyshift/database';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
-import { connectorServer, ConnectorTargets, RegistrarClient } from './connector-targets';
+import { ConnectorTargets, RegistrarClient } from './connector-targets';
 import { ExchangeOperation, ExchangeStatus, RegistrationExchangeEntity } from './registration-exchange.entity';
 import { RegistrationJournal } from './registration-journal';
 import { RegistrationRecords } from './registration-records';
@@ -82,7 +82,7 @@ export class RegistrationRecovery {
     try {
       if (x.operation === ExchangeOperation.Register) {
         read = await at.connector.read({
-          server: connectorServer(at.server),
+          server: this.targets.server(at.server),
           clientId: successorId!,
           registration: 'successor',
           registrationClientUri: uri,

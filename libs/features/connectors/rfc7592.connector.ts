@@ -40,6 +40,7 @@ export class Rfc7592Connector implements ServerConnector {
     senderConstraints: { dpop: true, mtls: false },
     // RFC 7523 §3: the token endpoint URL, or the issuer as most servers also accept.
     assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
+    adminApi: null,
   };
 
   constructor(private readonly http: Rfc7592Http) {}
@@ -49,6 +50,10 @@ export class Rfc7592Connector implements ServerConnector {
   }
 
   async update(target: ConnectorTarget, change: RegistrationChange): Promise<ChangeOutcome> {
+    if (change.retire_secret) {
+      // Never asked (the method switch retires the secret here): refused rather than sent as metadata.
+      throw new ConnectorError('RFC 7592 has no secret retirement beyond the method switch', false);
+    }
     const current = await this.send(target, 'RFC 7592 read', 'GET');
     const updated = await this.send(target, 'RFC 7592 update', 'PUT', updatableMetadata(current.body, change));
     return {

@@ -33,6 +33,21 @@ export interface ConnectorServer {
   tokenEndpoint: string | null;
   /** RFC 7591's registration_endpoint, when discovery found one. */
   registrationEndpoint: string | null;
+  /** The vendor admin API, for a connector whose credential is `server_admin`; null otherwise. */
+  admin: AdminAccess | null;
+}
+
+/**
+ * A vendor admin API as a connector may use it. Keyshift holds the credential: the connector asks
+ * for an Authorization header per call and never sees what it was made from.
+ */
+export interface AdminAccess {
+  /** The admin API's base URL, as the operator configured it. */
+  url: string;
+  /** The Authorization header for the next admin call (a cached admin token), or null when none is configured. */
+  authorization(): Promise<string | null>;
+  /** The server refused the last header (401): forget it, so the next call gets a fresh one. */
+  refused(): void;
 }
 
 /**
@@ -56,6 +71,11 @@ export interface RegistrationChange {
   jwks_uri?: string | null;
   jwks?: { keys: Record<string, string>[] };
   dpop_bound_access_tokens?: boolean;
+  /**
+   * Not RFC 7591 metadata: destroy the secret the server still stores after the method switch, its
+   * connector's way (capabilities.secretRetirement: regenerate to a value nobody sees, or delete).
+   */
+  retire_secret?: true;
 }
 
 /**

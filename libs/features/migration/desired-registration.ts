@@ -7,6 +7,8 @@ export interface WantedRegistration {
   authMethod: string;
   keys: boolean;
   dpopBound: boolean;
+  /** The secret the server still stores after the switch has been regenerated or deleted there. */
+  secretRetired: boolean;
 }
 
 /** The whole picture for a client: its original registration, and a successor when the strategy has one. */
@@ -20,6 +22,8 @@ export interface RegistrationFacts {
   /** The secret method the client was imported with. */
   sourceMethod: string;
   senderConstraint: 'dpop' | 'none';
+  /** The server keeps the secret, dormant, after the method switch (retiresSecretAtServer). */
+  secretOutlivesSwitch: boolean;
 }
 
 const KEY_METHOD = 'private_key_jwt';
@@ -38,7 +42,8 @@ const PHASES_WITH_KEYS: readonly Phase[] = [
  * rollback (or a failed cutover) moves it back to the previous phase's: one table, read both ways.
  *
  * In place: the key is registered beside the secret method, the method switches at cutover, and
- * DPoP comes last. Successor: a new registration holds the key from key_registration on; the
+ * DPoP comes last; where the server keeps the dormant secret after the switch, secret revocation
+ * regenerates or deletes it there (no rollback goes back past revocation). Successor: a new registration holds the key from key_registration on; the
  * original is deleted at secret_revocation.
  */
 export function desiredRegistration(phase: Phase, facts: RegistrationFacts): DesiredRegistration {
@@ -46,16 +51,19 @@ export function desiredRegistration(phase: Phase, facts: RegistrationFacts): Des
   const switched = PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.Cutover);
   const dpopBound =
     facts.senderConstraint === 'dpop' && PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.SenderConstraint);
+  const revoked = PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.SecretRevocation);
   if (facts.strategy === 'in_place') {
+    const secretRetired = facts.secretOutlivesSwitch && revoked;
     return {
-      original: { authMethod: switched ? KEY_METHOD : facts.sourceMethod, keys, dpopBound },
+      original: { authMethod: switched ? KEY_METHOD : facts.sourceMethod, keys, dpopBound, secretRetired },
       successor: null,
     };
   }
-  const deleted = PHASE_ORDER_INDEX(phase) >= PHASE_ORDER_INDEX(Phase.SecretRevocation);
   return {
-    original: deleted ? 'deleted' : { authMethod: facts.sourceMethod, keys: false, dpopBound: false },
-    successor: keys ? { authMethod: KEY_METHOD, keys: true, dpopBound } : null,
+    original: revoked
+      ? 'deleted'
+      : { authMethod: facts.sourceMethod, keys: false, dpopBound: false, secretRetired: false },
+    successor: keys ? { authMethod: KEY_METHOD, keys: true, dpopBound, secretRetired: false } : null,
   };
 }
 
@@ -65,6 +73,7 @@ export function recordedRegistration(state: RegistrationState, sourceMethod: str
     authMethod: state.authMethod ?? sourceMethod,
     keys: state.keys !== undefined,
     dpopBound: state.dpopBound ?? false,
+    secretRetired: state.secretRetired ?? false,
   };
 }
 
@@ -85,6 +94,8 @@ export function registrationChange(
     change.token_endpoint_auth_signing_alg = wanted.authMethod === KEY_METHOD ? keys.alg : null;
   }
   if (wanted.dpopBound !== recorded.dpopBound) change.dpop_bound_access_tokens = wanted.dpopBound;
+  // Only ever forwards: a destroyed secret cannot be brought back.
+  if (wanted.secretRetired && !recorded.secretRetired) change.retire_secret = true;
   return Object.keys(change).length ? change : null;
 }
 
@@ -95,5 +106,6 @@ export function applied(state: RegistrationState, change: RegistrationChange, ki
   if (change.jwks_uri === null) delete next.keys;
   if (change.token_endpoint_auth_method) next.authMethod = change.token_endpoint_auth_method;
   if (change.dpop_bound_access_tokens !== undefined) next.dpopBound = change.dpop_bound_access_tokens;
+  if (change.retire_secret) next.secretRetired = true;
   return next;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
 import { Transactions } from '@keyshift/database';
-import { Phase } from '@keyshift/domain';
+import { Phase, retiresSecretAtServer } from '@keyshift/domain';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
@@ -70,6 +70,7 @@ export class RegistrationConverger {
       strategy: client.targetStrategy,
       sourceMethod: client.authMethod,
       senderConstraint: client.targetSenderConstraint,
+      secretOutlivesSwitch: retiresSecretAtServer(this.registrar.capabilities(server).secretRetirement),
     });
     let state = client.registrationState;
     let changed = false;

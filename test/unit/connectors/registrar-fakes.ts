@@ -3,6 +3,7 @@ import { RFC7592_LIKE } from '../../support/capabilities';
 import type { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import type { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import type { ClientRegistrations, ClientsRepository } from '@keyshift/features/clients/clients.repository';
+import { AdminSessions } from '@keyshift/features/connectors/admin-sessions';
 import { ConnectorTargets } from '@keyshift/features/connectors/connector-targets';
 import { ExchangeStatus, RegistrationExchangeEntity } from '@keyshift/features/connectors/registration-exchange.entity';
 import type { RegistrationJournal } from '@keyshift/features/connectors/registration-journal';
@@ -155,7 +156,8 @@ export function fakes(): Fakes {
     audited,
     registrations,
     open,
-    targets: new ConnectorTargets(clients, sealed),
+    // No admin API in these fakes: the connectors under test use registration access tokens or none.
+    targets: new ConnectorTargets(clients, sealed, { access: () => null } as unknown as AdminSessions),
     journal,
     records,
     transactions,

@@ -170,10 +170,10 @@ describe('signing algs', () => {
         'key delivery by jwks_uri through the connector (Keyshift registers its hosted JWKS)',
       ],
       [
-        'in place, a secret retired other than by the method switch',
+        'in place, a secret retired by removing one credential among several',
         connector({ secretRetirement: 'remove_credential' }),
         {},
-        'secret retirement by the method switch at cutover (the connector retires secrets by remove_credential)',
+        'secret retirement by the method switch, a regeneration or a delete (the connector retires secrets by removing one credential among several, not built yet)',
       ],
       [
         'a successor whose original the connector cannot delete',
@@ -202,9 +202,13 @@ describe('signing algs', () => {
       expect(only(connector({ canRegister: false }), { strategy: 'in_place' })).toMatchObject({ supported: true });
       expect(only(connector({ canDelete: false }), { strategy: 'in_place' })).toMatchObject({ supported: true });
       // A successor's secret dies with the original registration: how the connector retires secrets does not matter.
-      expect(only(connector({ secretRetirement: 'regenerate' }), { strategy: 'successor' })).toMatchObject({
+      expect(only(connector({ secretRetirement: 'remove_credential' }), { strategy: 'successor' })).toMatchObject({
         supported: true,
       });
+      // In place, a secret the server still stores after the switch is regenerated or deleted at revocation.
+      for (const secretRetirement of ['regenerate', 'delete'] as const) {
+        expect(only(connector({ secretRetirement }), { strategy: 'in_place' })).toMatchObject({ supported: true });
+      }
       expect(
         only(connector({ senderConstraints: { dpop: false, mtls: false } }), { senderConstraint: 'none' }),
       ).toMatchObject({

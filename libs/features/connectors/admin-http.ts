@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { OutboundError, OutboundHttp } from '@keyshift/outbound';
+import { AdminAccess, ConnectorError } from './server-connector';
+
+export interface AdminAnswer {
+  status: number;
+  /** The parsed JSON body (object or array), or null for an empty or non-JSON one. */
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  latencyMs: number;
+}
+
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What an admin API may answer that the caller handles itself rather than as a failure (a 404 on lookup). */
+export interface AdminCallOptions {
+  accept?: readonly number[];
+}
+
+/**
+ * JSON requests to a vendor admin API through the outbound guard (https, address rules, deadlines,
+ * size caps apply to admin APIs as to token endpoints), with the header AdminSessions keeps. A 401
+ * drops the cached admin token and tries once more with a fresh one (an admin token may expire or
+ * be revoked between calls). Failures become ConnectorErrors: 429 (with its Retry-After) and 5xx
+ * are worth retrying, the rest need a person. Messages name the purpose, the status and the
+ * vendor's own error words, never a header or a request body.
+ *
+ * Plain requests rather than the vendors' SDKs: @keycloak/keycloak-admin-client and its peers
+ * bring their own HTTP stacks, which would bypass the guard.
+ */
+@Injectable()
+export class AdminHttp {
+  constructor(private readonly http: OutboundHttp) {}
+
+  async call(
+    admin: AdminAccess | null,
+    purpose: string,
+    method: AdminMethod,
+    url: string,
+    payload?: unknown,
+    options: AdminCallOptions = {},
+  ): Promise<AdminAnswer> {
+    if (!admin)
+      throw new ConnectorError(`${purpose}: the server has no admin API configured (connector.adminUrl)`, false);
+    let answer = await this.once(admin, purpose, method, url, payload);
+    if (answer.status === 401) {
+      admin.refused();
+      answer = await this.once(admin, purpose, method, url, payload);
+    }
+    if ((answer.status >= 200 && answer.status < 300) || options.accept?.includes(answer.status)) return answer;
+    throw refusal(purpose, answer);
+  }
+
+  private async once(
+    admin: AdminAccess,
+    purpose: string,
+    method: AdminMethod,
+    url: string,
+    payload: unknown,
+  ): Promise<AdminAnswer> {
+    const authorization = await admin.authorization();
+    let res;
+    try {
+      res = await this.http.send({
+        method,
+        url,
+        headers: {
+          accept: 'application/json',
+          ...(authorization ? { authorization } : {}),
+          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: payload !== undefined ? JSON.stringify(payload) : undefined,
+      });
+    } catch (error) {
+      if (!(error instanceof OutboundError)) throw error;
+      throw new ConnectorError(
+        `${purpose} failed: ${error.message}`,
+        error.kind === 'timeout' || error.kind === 'network',
+      );
+    }
+    return { status: res.status, body: parsed(res.body), headers: res.headers, latencyMs: res.latencyMs };
+  }
+}
+
+/** The path of a URL under the admin API's base, each segment encoded. */
+export function adminUrl(base: string, ...segments: string[]): string {
+  return `${base.replace(/\/+$/, '')}/${segments.map(encodeURIComponent).join('/')}`;
+}
+
+function parsed(body: Buffer): unknown {
+  if (body.length === 0) return null;
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The vendor's own short error words (Keycloak `errorMessage`, OAuth `error`), capped. */
+function vendorWords(body: unknown): string | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  const b = body as Record<string, unknown>;
+  for (const field of ['errorMessage', 'error_description', 'error', 'message', 'errorSummary']) {
+    if (typeof b[field] === 'string' && b[field]) return (b[field] as string).slice(0, 200);
+  }
+  return null;
+}
+
+function refusal(purpose: string, answer: AdminAnswer): ConnectorError {
+  const status = answer.status;
+  const retryAfter = answer.headers['retry-after'];
+  const words = vendorWords(answer.body);
+  const why =
+    status === 401
+      ? 'the admin credential was refused'
+      : status === 403
+        ? 'the admin credential lacks the permission (see the README for the roles each connector needs)'
+        : status === 404
+          ? 'not found at the server'
+          : status === 429
+            ? `rate limited${typeof retryAfter === 'string' ? ` (Retry-After ${retryAfter.slice(0, 40)})` : ''}`
+            : `HTTP ${status}`;
+  return new ConnectorError(`${purpose}: ${why}${words ? ` (${words})` : ''}`, status === 429 || status >= 500, status);
+}

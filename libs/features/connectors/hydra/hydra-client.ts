@@ -1,0 +1,53 @@
+import { RegistrationChange } from '../server-connector';
+
+/** One RFC 6902 operation (Hydra's `PATCH /admin/clients/{id}` takes a JSON Patch). */
+export type PatchOperation = { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
+
+/**
+ * Hydra's OAuth2Client is RFC 7591 metadata with Hydra's extras; what Keyshift may record of it
+ * is the metadata without the secret (which Hydra's admin GET never returns anyway).
+ */
+export function hydraMetadata(client: Record<string, unknown>): Record<string, unknown> {
+  const kept = { ...client };
+  delete kept.client_secret;
+  delete kept.registration_access_token;
+  return kept;
+}
+
+/**
+ * The JSON Patch that applies `change` to `current`. RFC 6902 `add` sets a member whether or not it
+ * exists; `remove` fails on an absent one, so only what is present is removed. Hydra's validator
+ * refuses `jwks` and `jwks_uri` together, so setting one removes the other in the same patch.
+ * `retire_secret` replaces the secret with `newSecret`, a value Keyshift never keeps: Hydra cannot
+ * delete a secret, only replace it.
+ */
+export function hydraPatch(
+  current: Record<string, unknown>,
+  change: RegistrationChange,
+  newSecret: () => string,
+): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  const set = (field: string, value: unknown) => ops.push({ op: 'add', path: `/${field}`, value });
+  const unset = (field: string) => {
+    if (current[field] !== undefined && current[field] !== null) ops.push({ op: 'remove', path: `/${field}` });
+  };
+  if (typeof change.jwks_uri === 'string') {
+    unset('jwks');
+    set('jwks_uri', change.jwks_uri);
+  }
+  if (change.jwks_uri === null) unset('jwks_uri');
+  if (change.jwks) {
+    unset('jwks_uri');
+    set('jwks', change.jwks);
+  }
+  if (change.token_endpoint_auth_method) set('token_endpoint_auth_method', change.token_endpoint_auth_method);
+  if (typeof change.token_endpoint_auth_signing_alg === 'string') {
+    set('token_endpoint_auth_signing_alg', change.token_endpoint_auth_signing_alg);
+  }
+  if (change.token_endpoint_auth_signing_alg === null) unset('token_endpoint_auth_signing_alg');
+  if (change.dpop_bound_access_tokens !== undefined) {
+    throw new Error('Hydra has no DPoP-bound access tokens (the vendor check refuses a DPoP target)');
+  }
+  if (change.retire_secret) set('client_secret', newSecret());
+  return ops;
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AdminAnswer, AdminHttp, adminUrl } from '../admin-http';
+import {
+  AdminAccess,
+  ChangeOutcome,
+  Connector,
+  ConnectorCapabilities,
+  ConnectorError,
+  ConnectorServer,
+  ConnectorTarget,
+  NewRegistration,
+  RegistrationChange,
+  ServerAnswer,
+  ServerConnector,
+} from '../server-connector';
+import {
+  asRegistrationMetadata,
+  isKeycloakClient,
+  KeycloakClient,
+  newClient,
+  withChange,
+} from './keycloak-representation';
+
+/**
+ * Keycloak's admin REST API for one realm (`connector.adminUrl` = `{base}/admin/realms/{realm}`),
+ * with a service account of that realm holding realm-management's view-clients and manage-clients.
+ *
+ * - Keys: the client reads Keyshift's hosted JWKS (`use.jwks.url`/`jwks.url`); the authenticator
+ *   switches to `client-jwt` at cutover. Keycloak checks an assertion only for a client-jwt client,
+ *   so secret and key never overlap on one client.
+ * - The secret stays stored after the switch. Keycloak has no delete: revocation regenerates it
+ *   (the new value is never read into Keyshift) and deletes any rotated one it kept, and the phase's
+ *   probe then proves the old one refused (a 26.7 bug kept rotated secrets valid, keycloak#50855).
+ * - Admin paths use the internal UUID, found per call by `?clientId=` (exact match).
+ */
+@Connector('keycloak')
+@Injectable()
+export class KeycloakConnector implements ServerConnector {
+  readonly capabilities: ConnectorCapabilities = {
+    automated: true,
+    readable: true,
+    credential: 'server_admin',
+    overlappingMethods: false,
+    keyDelivery: ['jwks_uri', 'jwks'],
+    secretRetirement: 'regenerate',
+    canRegister: true,
+    canDelete: true,
+    // `dpop.bound.access.tokens` (26.4+). tls_client_auth exists (client-x509) but Keyshift has no mTLS yet.
+    senderConstraints: { dpop: true, mtls: false },
+    // One aud only (issuer or token URL); lifetime token.endpoint.auth.signing.max.exp, 60 s by default.
+    assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: 60, algs: null, typ: null },
+    adminApi: { credentials: ['client_credentials', 'bearer'], credentialOptional: false },
+  };
+
+  constructor(private readonly http: AdminHttp) {}
+
+  async read(target: ConnectorTarget): Promise<ServerAnswer> {
+    const { client, answer } = await this.find(target);
+    return { metadata: asRegistrationMetadata(client), registrationAccessToken: null, serverMs: ms(answer) };
+  }
+
+  async update(target: ConnectorTarget, change: RegistrationChange): Promise<ChangeOutcome> {
+    const admin = target.server.admin;
+    const found = await this.find(target);
+    let waited = ms(found.answer);
+    const { retire_secret: retireSecret, ...fields } = change;
+    const path = (...rest: string[]) => adminUrl(admin!.url, 'clients', found.client.id, ...rest);
+    if (Object.keys(fields).length) {
+      waited += ms(
+        await this.http.call(admin, 'Keycloak client update', 'PUT', path(), withChange(found.client, fields)),
+      );
+    }
+    if (retireSecret) waited += await this.regenerateSecret(admin, path);
+    const after = await this.http.call(admin, 'Keycloak client read', 'GET', path());
+    return {
+      kind: 'applied',
+      answer: {
+        metadata: asRegistrationMetadata(client(after)),
+        registrationAccessToken: null,
+        serverMs: waited + ms(after),
+      },
+    };
+  }
+
+  async remove(target: ConnectorTarget): Promise<ChangeOutcome> {
+    const admin = target.server.admin;
+    const found = await this.find(target, { absentIsFine: true });
+    if (!found.client.id) {
+      return { kind: 'applied', answer: { metadata: {}, registrationAccessToken: null, serverMs: ms(found.answer) } };
+    }
+    const deleted = await this.http.call(
+      admin,
+      'Keycloak client delete',
+      'DELETE',
+      adminUrl(admin!.url, 'clients', found.client.id),
+      undefined,
+      { accept: [404] },
+    );
+    return {
+      kind: 'applied',
+      answer: { metadata: {}, registrationAccessToken: null, serverMs: ms(found.answer) + ms(deleted) },
+    };
+  }
+
+  /**
+   * A new confidential client with a service account, holding the key from the start. Keycloak
+   * wants the clientId chosen by the caller: `keyshift-<uuid>`, its name saying whose successor it is.
+   */
+  async register(server: ConnectorServer, metadata: Record<string, unknown>): Promise<NewRegistration> {
+    const admin = server.admin;
+    const clientId = `keyshift-${randomUUID()}`;
+    const created = await this.http.call(
+      admin,
+      'Keycloak client create',
+      'POST',
+      adminUrl(admin!.url, 'clients'),
+      newClient(clientId, metadata),
+    );
+    const read = await this.find({ server, clientId });
+    return {
+      metadata: asRegistrationMetadata(read.client),
+      registrationAccessToken: null,
+      serverMs: ms(created) + ms(read.answer),
+      clientId,
+      registrationClientUri: null,
+      refusal: null,
+    };
+  }
+
+  /** `POST client-secret` (Keycloak answers with the new value, which is dropped unread), then `DELETE client-secret/rotated`. */
+  private async regenerateSecret(admin: AdminAccess | null, path: (...rest: string[]) => string): Promise<number> {
+    const regenerated = await this.http.call(admin, 'Keycloak secret regeneration', 'POST', path('client-secret'));
+    const rotated = await this.http.call(
+      admin,
+      'Keycloak rotated secret removal',
+      'DELETE',
+      path('client-secret', 'rotated'),
+      undefined,
+      // 404: no rotated secret was kept (the client-secret-rotation policy is off).
+      { accept: [404] },
+    );
+    return ms(regenerated) + ms(rotated);
+  }
+
+  private async find(
+    target: Pick<ConnectorTarget, 'server' | 'clientId'>,
+    options: { absentIsFine?: boolean } = {},
+  ): Promise<{ client: KeycloakClient; answer: AdminAnswer }> {
+    const admin = target.server.admin;
+    const url = `${adminUrl(admin?.url ?? '', 'clients')}?clientId=${encodeURIComponent(target.clientId)}`;
+    const answer = await this.http.call(admin, 'Keycloak client lookup', 'GET', url);
+    const list = Array.isArray(answer.body) ? answer.body.filter(isKeycloakClient) : [];
+    const match = list.find((c) => c.clientId === target.clientId);
+    if (match) return { client: match, answer };
+    if (options.absentIsFine) return { client: { id: '', clientId: target.clientId }, answer };
+    throw new ConnectorError(`Keycloak client lookup: client ${target.clientId} not found in the realm`, false, 404);
+  }
+}
+
+function client(answer: AdminAnswer): KeycloakClient {
+  if (!isKeycloakClient(answer.body))
+    throw new ConnectorError('Keycloak client read: the answer is not a client representation', false);
+  return answer.body;
+}
+
+function ms(answer: AdminAnswer): number {
+  return Math.round(answer.latencyMs);
+}
