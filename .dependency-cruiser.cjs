@@ -40,6 +40,7 @@ module.exports = {
           '^libs/features/connectors/server-connector\\.ts$',
           // The connectors feature's face for the others: every change at a server goes through it.
           '^libs/features/connectors/registrar\\.ts$',
+          '^libs/features/connectors/server-inventory\\.ts$',
           '^libs/features/repositories\\.module\\.ts$',
           '^libs/features/ports/',
           // Declared for every controller and service: who is calling, and the guards' decorators.

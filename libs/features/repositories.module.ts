@@ -9,6 +9,7 @@ import { ClientsRepository } from './clients/clients.repository';
 import { KeysRepository } from './keys/keys.repository';
 import { ProbesRepository } from './probes/probes.repository';
 import { RegistrationExchangesRepository } from './connectors/registration-exchanges.repository';
+import { InventoryRepository } from './inventory/inventory.repository';
 
 /**
  * Every aggregate's repository, provided once for every process. Global so that a feature injects
@@ -27,8 +28,9 @@ const REPOSITORIES = [
   ProbesRepository,
   SigningKeysRepository,
 
-  // connectors: registration exchanges
+  // connectors: registration exchanges; estate discovery
   RegistrationExchangesRepository,
+  InventoryRepository,
 
   // audit and reports
   AuditRepository,

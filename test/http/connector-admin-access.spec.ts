@@ -83,6 +83,7 @@ describe('connector admin access over HTTP', () => {
       type: 'keycloak',
       adminUrl: valid.adminUrl,
       credential: { kind: 'client_credentials', clientId: 'keyshift-admin', scope: null },
+      adminCallsPerMinute: null,
     };
     expect(created.body.connector).toEqual(shown);
     const read = await api.http().get(`/v1/authorization-servers/${created.body.id}`).set(admin);

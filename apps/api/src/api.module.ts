@@ -10,6 +10,7 @@ import { ProbesHttpModule } from '@keyshift/features/probes/probes-http.module';
 import { KeysHttpModule } from '@keyshift/features/keys/keys-http.module';
 import { CampaignsHttpModule } from '@keyshift/features/campaigns/campaigns-http.module';
 import { ReportsHttpModule } from '@keyshift/features/reports/reports-http.module';
+import { InventoryHttpModule } from '@keyshift/features/inventory/inventory-http.module';
 import { HealthModule } from '@keyshift/features/health/health.module';
 import { MetricsModule } from '@keyshift/features/metrics/metrics.module';
 import { PlatformModule } from '@keyshift/platform';
@@ -29,6 +30,7 @@ export class ApiModule {
         // The connector catalog, which the authorization server API validates connector types against.
         ConnectorsModule,
         AuthorizationServersHttpModule,
+        InventoryHttpModule,
         ClientsHttpModule,
         ProbesHttpModule,
         KeysHttpModule,

@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { KeyshiftConfig } from '@keyshift/config';
 import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
+import { InventoryModule } from '@keyshift/features/inventory/inventory.module';
+import { InventoryRunHandler } from '@keyshift/features/inventory/inventory-run.handler';
 import { DiscoverServerHandler } from '@keyshift/features/authorization-servers/discover-server.handler';
 import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
@@ -35,6 +37,7 @@ export class WorkerModule {
         ScheduleModule.forRoot(),
         PlatformModule.forRoot(config),
         AuthorizationServersModule,
+        InventoryModule,
         ReconcileModule,
         ProbesModule,
         KeysModule,
@@ -63,6 +66,7 @@ export class WorkerModule {
             RenderReportHandler,
             ReportTickHandler,
             AuditVerifyTickHandler,
+            InventoryRunHandler,
           ],
           useFactory: (...handlers: unknown[]) => handlers,
         },

@@ -43,17 +43,21 @@ function unnestSource(columns: ColumnMetadata[], offset = 0): string {
   return `unnest(${arrays.join(', ')}) AS u(${columns.map((c) => `"${c.databaseName}"`).join(', ')})`;
 }
 
+/** `skipDuplicates`: rows whose key already exists are left out (ON CONFLICT DO NOTHING). */
 export async function bulkInsert<T extends ObjectLiteral>(
   manager: EntityManager,
   target: EntityTarget<T>,
   rows: T[],
+  options: { skipDuplicates?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
   const meta = manager.connection.getMetadata(target);
   const columns = meta.columns.filter((c) => !c.isVirtual);
   await manager.query(
     `INSERT INTO "${meta.tableName}" (${columns.map((c) => `"${c.databaseName}"`).join(', ')})
-     SELECT ${columns.map((c) => selectExpr(c, 'u')).join(', ')} FROM ${unnestSource(columns)}`,
+     SELECT ${columns.map((c) => selectExpr(c, 'u')).join(', ')} FROM ${unnestSource(columns)}${
+       options.skipDuplicates ? ' ON CONFLICT DO NOTHING' : ''
+     }`,
     columns.map((c) => param(c, rows)),
   );
 }

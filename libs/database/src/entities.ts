@@ -6,6 +6,7 @@ import { CampaignEntity } from '@keyshift/features/campaigns/campaign.entity';
 import { AuthorizationServerEntity } from '@keyshift/features/authorization-servers/authorization-server.entity';
 import { ClientEntity } from '@keyshift/features/clients/client.entity';
 import { RegistrationExchangeEntity } from '@keyshift/features/connectors/registration-exchange.entity';
+import { InventoryClientEntity, InventoryRunEntity } from '@keyshift/features/inventory/inventory.entity';
 import { ClientKeyEntity } from '@keyshift/features/keys/client-key.entity';
 import { KeyRotationEntity } from '@keyshift/features/keys/key-rotation.entity';
 import { PossessionChallengeEntity } from '@keyshift/features/keys/possession-challenge.entity';
@@ -31,4 +32,6 @@ export const ENTITIES = [
   ReportEntity,
   ReportChunkEntity,
   SigningKeyEntity,
+  InventoryRunEntity,
+  InventoryClientEntity,
 ];

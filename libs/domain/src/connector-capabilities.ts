@@ -38,6 +38,10 @@ export interface AdminApiNeeds {
   credentials: readonly AdminCredentialKind[];
   /** Whether the admin API answers without a credential (a Hydra admin port behind a network boundary). */
   credentialOptional: boolean;
+  /** It can list every client at the server (estate discovery). */
+  lists: boolean;
+  /** An admin may read a client's current secret there (Keycloak), so an import needs no one to supply it. */
+  revealsSecrets: boolean;
 }
 
 /**

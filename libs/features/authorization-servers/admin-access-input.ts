@@ -29,6 +29,8 @@ export function adminAccessInput(
   if (!needs) {
     if (connector.adminUrl !== undefined) problems.push(notUsed('connector.adminUrl', connector.type));
     if (connector.credential !== undefined) problems.push(notUsed('connector.credential', connector.type));
+    if (connector.adminCallsPerMinute !== undefined)
+      problems.push(notUsed('connector.adminCallsPerMinute', connector.type));
     return problems.length ? { problems } : { access: { adminUrl: null, credential: null, secret: null } };
   }
   if (connector.adminUrl === undefined) {

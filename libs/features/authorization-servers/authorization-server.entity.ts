@@ -47,6 +47,7 @@ export interface ServerCapabilities {
   `"probe_rate_per_second" > 0 AND "probe_concurrency" > 0 AND "max_assertion_seconds" > 0`,
 )
 @Check('CHK_authorization_servers_discovery_status', `"discovery_status" IN ('ok', 'failed')`)
+@Check('CHK_authorization_servers_admin_calls_per_minute', `"admin_calls_per_minute" > 0`)
 @Check(
   'CHK_authorization_servers_admin_credential',
   `("admin_credential" IS NULL) = ("admin_credential_ciphertext" IS NULL) AND ("admin_credential" IS NULL OR "admin_credential"->>'kind' IN ('client_credentials', 'bearer'))`,
@@ -74,6 +75,10 @@ export class AuthorizationServerEntity {
   /** The public part of the admin credential; its secret part is sealed below. */
   @Column('jsonb', { name: 'admin_credential', nullable: true })
   adminCredential!: AdminCredentialPublic | null;
+
+  /** Admin API calls a minute Keyshift allows itself at this server (every replica together); null: no limit. */
+  @Column('integer', { name: 'admin_calls_per_minute', nullable: true })
+  adminCallsPerMinute!: number | null;
 
   /** The admin credential's secret part (client secret or bearer token), sealed with the row id as AAD. */
   @Column('bytea', { name: 'admin_credential_ciphertext', nullable: true, select: false })

@@ -83,6 +83,16 @@ export class ConnectorDto {
   @IsString()
   adminUrl?: string;
 
+  @ApiPropertyOptional({
+    description:
+      "Admin-API connectors: calls a minute Keyshift allows itself at the admin API, shared by every replica (Okta's apps bucket is 20 to 100). Absent: no limit.",
+  })
+  @IsOptional()
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  adminCallsPerMinute?: number;
+
   @ApiPropertyOptional({ type: AdminCredentialDto })
   @IsOptional()
   @NestedObject(() => AdminCredentialDto)

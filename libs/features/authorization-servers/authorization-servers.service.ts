@@ -41,7 +41,12 @@ export interface AuthorizationServerView {
   /** Hosts besides the issuer's on which the server's endpoints may be (endpoint-policy.ts). */
   trustedHosts: string[];
   /** The connector, its admin API and the public part of its credential (the secret is never shown). */
-  connector: { type: string; adminUrl: string | null; credential: AdminCredentialPublic | null };
+  connector: {
+    type: string;
+    adminUrl: string | null;
+    credential: AdminCredentialPublic | null;
+    adminCallsPerMinute: number | null;
+  };
   jwksCacheSeconds: number;
   assertionAudience: AssertionAudience;
   maxAssertionSeconds: number;
@@ -59,7 +64,12 @@ export function toServerView(s: AuthorizationServerEntity): AuthorizationServerV
     name: s.name,
     issuer: s.issuer,
     trustedHosts: s.trustedHosts ?? [],
-    connector: { type: s.connectorType, adminUrl: s.connectorAdminUrl, credential: s.adminCredential },
+    connector: {
+      type: s.connectorType,
+      adminUrl: s.connectorAdminUrl,
+      credential: s.adminCredential,
+      adminCallsPerMinute: s.adminCallsPerMinute,
+    },
     jwksCacheSeconds: s.jwksCacheSeconds,
     assertionAudience: s.assertionAudience,
     maxAssertionSeconds: s.maxAssertionSeconds,
@@ -120,6 +130,7 @@ export class AuthorizationServersService {
       connectorType: input.connector.type,
       connectorAdminUrl: admin.access.adminUrl,
       adminCredential: admin.access.credential,
+      adminCallsPerMinute: input.connector.adminCallsPerMinute ?? null,
       adminCredentialCiphertext:
         admin.access.secret === null ? null : this.cipher.encrypt(admin.access.secret, adminCredentialContext(id)),
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,

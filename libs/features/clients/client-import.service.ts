@@ -23,21 +23,9 @@ import { CreateClientDto, ImportErrorMode } from './clients.dto';
 import { ImportRow, rowsFromCsv, rowsFromJson } from './client-import.parser';
 import { newClientEntity } from './clients.service';
 import { secretContext } from './secret-context';
+import { ClientImports, ImportReport, RowError } from '../ports/client-imports';
 
-export interface RowError {
-  row: number;
-  field: string;
-  message: string;
-}
-
-export interface ImportReport {
-  received: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  rejected: number;
-  errors: RowError[];
-}
+export type { ImportReport, RowError };
 
 interface ValidRow {
   row: number;
@@ -73,7 +61,7 @@ const keyOf = (serverId: string, clientId: string) => `${serverId}\u0000${client
  * a client is either fully written (with its audit event) or not at all.
  */
 @Injectable()
-export class ClientImportService {
+export class ClientImportService implements ClientImports {
   constructor(
     private readonly clients: ClientsRepository,
     private readonly transactions: Transactions,

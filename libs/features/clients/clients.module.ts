@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientImportService } from './client-import.service';
+import { ClientImports } from '../ports/client-imports';
 import { ClientSecrets } from './client-secrets.service';
 import { ClientTransitions } from './client-transitions.service';
 import { ClientsService } from './clients.service';
@@ -20,7 +21,11 @@ const CLIENT_SERVICES = [
 
 /** Client inventory and phase transitions: used by the API and by the worker. */
 @Module({
-  providers: [...CLIENT_SERVICES, { provide: SealedClientValues, useExisting: ClientSecrets }],
-  exports: [...CLIENT_SERVICES, SealedClientValues],
+  providers: [
+    ...CLIENT_SERVICES,
+    { provide: SealedClientValues, useExisting: ClientSecrets },
+    { provide: ClientImports, useExisting: ClientImportService },
+  ],
+  exports: [...CLIENT_SERVICES, SealedClientValues, ClientImports],
 })
 export class ClientsModule {}

@@ -47,6 +47,13 @@ export class AdminHttp {
       admin.refused();
       answer = await this.once(admin, purpose, method, url, payload);
     }
+    // A 429 holds every call to this server for its Retry-After, then tries again, a few times.
+    for (let retry = 0; answer.status === 429 && retry < RATE_LIMIT_RETRIES; retry++) {
+      const ms = retryAfterMs(answer.headers['retry-after']);
+      if (ms === null || ms > MAX_HOLD_MS) break;
+      admin.holdOff(ms);
+      answer = await this.once(admin, purpose, method, url, payload);
+    }
     if ((answer.status >= 200 && answer.status < 300) || options.accept?.includes(answer.status)) return answer;
     throw refusal(purpose, answer);
   }
@@ -58,6 +65,7 @@ export class AdminHttp {
     url: string,
     payload: unknown,
   ): Promise<AdminAnswer> {
+    await admin.spend();
     const authorization = await admin.authorization();
     let res;
     try {
@@ -80,6 +88,20 @@ export class AdminHttp {
     }
     return { status: res.status, body: parsed(res.body), headers: res.headers, latencyMs: res.latencyMs };
   }
+}
+
+/** How often a 429 is waited out before the call fails as transient (the phase then retries later). */
+const RATE_LIMIT_RETRIES = 3;
+/** The longest Retry-After waited out in the call; longer ones fail the call as transient at once. */
+const MAX_HOLD_MS = 30_000;
+
+/** RFC 9110 §10.2.3: delay-seconds or an HTTP-date; null when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return null;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 /** The path of a URL under the admin API's base, each segment encoded. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
 import { OutboundError, OutboundHttp } from '@keyshift/outbound';
+import { RequestBudget } from '@keyshift/queue';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import {
@@ -35,6 +36,8 @@ const DEFAULT_TOKEN_SECONDS = 60;
 export class AdminSessions {
   private readonly cache = new Map<string, CachedHeader>();
   private readonly inFlight = new Map<string, Promise<CachedHeader | null>>();
+  /** Per server: no admin call before this time (a 429's Retry-After, in this process). */
+  private readonly heldUntil = new Map<string, number>();
 
   constructor(
     private readonly servers: AuthorizationServersRepository,
@@ -42,6 +45,7 @@ export class AdminSessions {
     private readonly http: OutboundHttp,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly budget: RequestBudget,
   ) {}
 
   /** The server's admin API for its connector, or null when it has none configured. */
@@ -52,7 +56,17 @@ export class AdminSessions {
       url,
       authorization: async () => (await this.header(server))?.header ?? null,
       refused: () => this.cache.delete(server.id),
+      spend: () => this.spend(server),
+      holdOff: (ms) => this.heldUntil.set(server.id, Math.max(this.heldUntil.get(server.id) ?? 0, Date.now() + ms)),
     };
+  }
+
+  private async spend(server: AuthorizationServerEntity): Promise<void> {
+    const wait = (this.heldUntil.get(server.id) ?? 0) - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (server.adminCallsPerMinute) {
+      await this.budget.spend(`admin:${server.id}`, server.adminCallsPerMinute, 1, 60);
+    }
   }
 
   private async header(server: AuthorizationServerEntity): Promise<CachedHeader | null> {

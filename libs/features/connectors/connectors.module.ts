@@ -15,6 +15,7 @@ import { RegistrationRecords } from './registration-records';
 import { RegistrationRecovery } from './registration-recovery';
 import { Rfc7592Http } from './rfc7592-http';
 import { Rfc7592Connector } from './rfc7592.connector';
+import { ServerInventory } from './server-inventory';
 
 /**
  * How Keyshift changes registrations at authorization servers: the connectors (RFC 7592, the admin
@@ -39,7 +40,8 @@ import { Rfc7592Connector } from './rfc7592.connector';
     RegistrationRecords,
     RegistrationRecovery,
     Registrar,
+    ServerInventory,
   ],
-  exports: [Registrar, ConnectorRegistry, ConnectorCatalog],
+  exports: [Registrar, ServerInventory, ConnectorRegistry, ConnectorCatalog],
 })
 export class ConnectorsModule {}

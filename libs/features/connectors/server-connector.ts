@@ -21,6 +21,32 @@ export interface ServerConnector {
   remove(target: ConnectorTarget): Promise<ChangeOutcome>;
   /** A new registration at the server (the successor strategy). */
   register(server: ConnectorServer, metadata: Record<string, unknown>): Promise<NewRegistration>;
+  /** One page of every client at the server (estate discovery); where `capabilities.adminApi.lists`. */
+  list?(server: ConnectorServer, page: string | null): Promise<ListedPage>;
+  /** The client's current secret, as an admin may read it; where `capabilities.adminApi.revealsSecrets`. */
+  readSecret?(target: ConnectorTarget): Promise<string>;
+}
+
+/** A page of a server's clients as its admin API lists them, and where the next page starts. */
+export interface ListedPage {
+  clients: ListedClient[];
+  next: string | null;
+  /** Admin calls this page took. */
+  calls: number;
+  serverMs: number;
+}
+
+/** What an admin API says of one client, in RFC 7591 terms, without any secret. */
+export interface ListedClient {
+  clientId: string;
+  name: string | null;
+  authMethod: string | null;
+  grantTypes: string[];
+  /** How many secrets the server holds for it (null: it does not say), and their dates where it reports them. */
+  secrets: { count: number | null; issuedAt: Date | null; expiresAt: Date | null };
+  /** The client's own creation time, where reported (its secret is no older). */
+  createdAt: Date | null;
+  keys: { delivery: 'jwks_uri' | 'jwks' | 'certificate' | 'pem' | null; count: number | null };
 }
 
 /** Marks a provider as the connector for a server type (`authorization_servers.connector_type`). */
@@ -48,6 +74,10 @@ export interface AdminAccess {
   authorization(): Promise<string | null>;
   /** The server refused the last header (401): forget it, so the next call gets a fresh one. */
   refused(): void;
+  /** Waits for the server's admin call budget (and any Retry-After it asked for), then spends one call. */
+  spend(): Promise<void>;
+  /** The server asked for a pause (429 Retry-After): every caller of this server waits that long. */
+  holdOff(ms: number): void;
 }
 
 /**

@@ -9,7 +9,6 @@ import { KeyRegistrationExecutor } from './key-registration.executor';
 import { ParallelAuthExecutor } from './parallel-auth.executor';
 import { PhaseWork } from './phase-work';
 import { PublishedKeyCheck } from './published-key-check';
-import { RequestBudget } from './request-budget';
 import { SecretRevocationExecutor } from './secret-revocation.executor';
 import { SenderConstraintExecutor } from './sender-constraint.executor';
 import { RegistrationConverger } from './registration-converger';
@@ -29,7 +28,6 @@ export const MIGRATION_EXECUTORS = [
   providers: [
     FirstKey,
     PublishedKeyCheck,
-    RequestBudget,
     RegistrationConverger,
     PhaseWork,
     ServerRevertHandler,

@@ -1,3 +1,4 @@
+import { RequestBudget } from '@keyshift/queue';
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@keyshift/common';
 import { KEYSHIFT_CONFIG, KeyshiftConfig } from '@keyshift/config';
@@ -13,7 +14,6 @@ import { ProbeNotPossible, ProbeRunner } from '../probes/probe-runner.service';
 import { FirstKey, KeyNotReady } from './first-key';
 import { HeldKeySet, heldKeySet } from './held-key-set';
 import { PublishedKeyCheck } from './published-key-check';
-import { RequestBudget } from './request-budget';
 import { PublishedKeys, RegistrationConverger } from './registration-converger';
 
 /** Ends a phase's work early with the event to report (a wait, a fault, a need for a person). */

@@ -4,3 +4,4 @@ export * from './queue.module';
 export * from './redis-connection';
 export * from './job-worker.host';
 export * from './periodic-jobs';
+export * from './request-budget';

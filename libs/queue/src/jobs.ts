@@ -40,6 +40,8 @@ export enum JobName {
   ReportTick = 'reports.tick',
   /** Walk the whole audit chain if the last scheduled full verification is older than its period. */
   AuditVerifyTick = 'audit.verify_tick',
+  /** List every client at a server through its admin API, a page at a time (estate discovery). */
+  InventoryRun = 'inventory.run',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
@@ -59,6 +61,7 @@ export type JobPayload =
   | { name: JobName.ReportRender; data: { reportId: string; attempt: number } }
   | { name: JobName.ReportTick; data: { tick: number } }
   | { name: JobName.AuditVerifyTick; data: { tick: number } }
+  | { name: JobName.InventoryRun; data: { runId: string } }
   | {
       name: JobName.Probe;
       data: {
@@ -95,6 +98,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.ReportRender]: QueueName.Reports,
   [JobName.ReportTick]: QueueName.Reconcile,
   [JobName.AuditVerifyTick]: QueueName.Reconcile,
+  [JobName.InventoryRun]: QueueName.Discovery,
 };
 
 /** The queue a job goes to: its fixed queue, or for probes the server's own. */
@@ -131,6 +135,8 @@ export function jobIdOf(job: JobPayload): string {
       return `${job.name}/${job.data.reportId}/${job.data.attempt}`;
     case JobName.ServerRevert:
       return `${job.name}/${job.data.clientRowId}/${job.data.version}`;
+    case JobName.InventoryRun:
+      return `${job.name}/${job.data.runId}`;
     case JobName.KeyRotationStep:
       // A step writes the row's version forward, so the next step (or a retry) is a new job.
       return `${job.name}/${job.data.rotationId}/${job.data.version}`;
@@ -145,8 +151,19 @@ export function jobIdOf(job: JobPayload): string {
   }
 }
 
+/** Attempts an inventory run's job gets before the run is failed. */
+export const INVENTORY_ATTEMPTS = 6;
+
 /** Retry and retention policy per job, in one place. */
 export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
+  [JobName.InventoryRun]: {
+    // The run row keeps its cursor after each page: a retry resumes where the last attempt stood.
+    // The last attempt fails the run with the reason (InventoryRunHandler).
+    attempts: INVENTORY_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 100 },
+  },
   [JobName.ReconcileSweep]: {
     attempts: 3,
     backoff: { type: 'exponential', delay: 1_000 },

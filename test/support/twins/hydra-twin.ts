@@ -57,7 +57,12 @@ export async function startHydraTwin(provider: TestAuthorizationServer): Promise
     const got = await toProvider('GET', h.uri, h.token);
     if (got.status !== 200) throw new Error(`provider read ${got.status}`);
     if (typeof got.body.registration_access_token === 'string') h.token = got.body.registration_access_token;
-    return { ...withoutSecrets(got.body), client_id: clientId };
+    const issued = got.body.client_id_issued_at;
+    return {
+      ...withoutSecrets(got.body),
+      client_id: clientId,
+      ...(typeof issued === 'number' ? { created_at: new Date(issued * 1000).toISOString() } : {}),
+    };
   };
 
   const handle = async (req: TwinRequest): Promise<TwinAnswer> => {

@@ -27,8 +27,11 @@ export interface KeycloakTwin extends TwinServer {
   serviceAccount: { clientId: string; clientSecret: string };
   /** Distinct admin bearer tokens seen (how often Keyshift fetched one). */
   adminTokens: Set<string>;
-  /** Brings a client registered at the provider under the twin, as Keycloak holds every realm client. */
-  adopt(registration: Record<string, string>, name?: string): string;
+  /**
+   * Brings a client registered at the provider under the twin, as Keycloak holds every realm client;
+   * `secretCreated` is what Keycloak records as the secret's creation time (default: now).
+   */
+  adopt(registration: Record<string, string>, name?: string, secretCreated?: Date): string;
   /** The representation as the twin holds it (secret included). */
   client(clientId: string): KcClient | undefined;
   /** The secret Keycloak kept as "rotated" for a client, if any. */
@@ -209,6 +212,10 @@ export async function startKeycloakTwin(provider: TestAuthorizationServer, realm
       byUuid.delete(h.rep.id);
       return { status: 204 };
     }
+    if (rest[2] === 'client-secret' && rest.length === 3 && req.method === 'GET') {
+      if (!h.rep.secret) return { status: 404, body: { error: 'Client has no secret' } };
+      return { status: 200, body: { type: 'secret', value: h.rep.secret } };
+    }
     if (rest[2] === 'client-secret' && rest.length === 3 && req.method === 'POST') {
       if (h.rep.clientAuthenticatorType !== 'client-jwt') {
         // The provider behind cannot change a secret in use: refuse rather than pretend.
@@ -216,6 +223,7 @@ export async function startKeycloakTwin(provider: TestAuthorizationServer, realm
       }
       h.rotated = h.rep.secret ?? null;
       h.rep.secret = randomBytes(24).toString('base64url');
+      h.rep.attributes['client.secret.creation.time'] = String(Math.floor(Date.now() / 1000));
       return { status: 200, body: { type: 'secret', value: h.rep.secret } };
     }
     if (rest[2] === 'client-secret' && rest[3] === 'rotated' && req.method === 'DELETE') {
@@ -235,7 +243,7 @@ export async function startKeycloakTwin(provider: TestAuthorizationServer, realm
     adminUrl: `${server.url}${base}`,
     serviceAccount,
     adminTokens,
-    adopt: (registration, name) => {
+    adopt: (registration, name, secretCreated = new Date()) => {
       const id = randomUUID();
       byUuid.set(id, {
         rep: {
@@ -248,7 +256,7 @@ export async function startKeycloakTwin(provider: TestAuthorizationServer, realm
           serviceAccountsEnabled: true,
           clientAuthenticatorType: 'client-secret',
           secret: registration.client_secret,
-          attributes: {},
+          attributes: { 'client.secret.creation.time': String(Math.floor(secretCreated.getTime() / 1000)) },
         },
         uri: registration.registration_client_uri,
         token: registration.registration_access_token,

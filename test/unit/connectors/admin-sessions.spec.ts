@@ -1,6 +1,7 @@
 import { Clock } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
 import { OutboundHttp, OutboundRequest } from '@keyshift/outbound';
+import { RequestBudget } from '@keyshift/queue';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import {
   adminCredentialContext,
@@ -38,8 +39,13 @@ function setup(
   } as unknown as AuthorizationServerEntity;
   const sealed = cipher.encrypt('s3cret/with:colon', adminCredentialContext('srv-1'));
   const servers = { sealedAdminCredential: async () => sealed } as unknown as AuthorizationServersRepository;
-  const sessions = new AdminSessions(servers, cipher, http, audit, clock);
-  return { sessions, server, requests, audited, advance: (ms: number) => (now += ms) };
+  const spent: string[] = [];
+  const budget = {
+    spend: async (key: string, points: number, requests: number, seconds: number) =>
+      void spent.push(`${key} ${requests} of ${points}/${seconds}s`),
+  } as unknown as RequestBudget;
+  const sessions = new AdminSessions(servers, cipher, http, audit, clock, budget);
+  return { sessions, server, requests, audited, spent, advance: (ms: number) => (now += ms) };
 }
 
 describe('AdminSessions', () => {
@@ -113,6 +119,19 @@ describe('AdminSessions', () => {
     const t = setup([], 'bearer');
     expect(await t.sessions.access(t.server)!.authorization()).toBe('Bearer s3cret/with:colon');
     expect(t.requests).toHaveLength(0);
+  });
+
+  it("spends the server's admin budget per call, per minute, and waits out a hold-off first", async () => {
+    const t = setup([]);
+    const limited = t.sessions.access({ ...t.server, adminCallsPerMinute: 600 } as AuthorizationServerEntity)!;
+    await limited.spend();
+    expect(t.spent).toEqual(['admin:srv-1 1 of 600/60s']);
+    await t.sessions.access(t.server)!.spend(); // no budget set: nothing spent
+    expect(t.spent).toHaveLength(1);
+    limited.holdOff(150);
+    const started = Date.now();
+    await limited.spend();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
   it('no admin URL, no admin access', () => {

@@ -20,7 +20,7 @@ const CAPS: ConnectorCapabilities = {
   canDelete: true,
   senderConstraints: { dpop: false, mtls: false },
   assertion: { audiences: ['token_endpoint'], maxLifetimeSeconds: 300, algs: ['RS256'], typ: null },
-  adminApi: { credentials: ['bearer'], credentialOptional: false },
+  adminApi: { credentials: ['bearer'], credentialOptional: false, lists: false, revealsSecrets: false },
 };
 
 /**

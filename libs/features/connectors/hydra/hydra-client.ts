@@ -1,4 +1,4 @@
-import { RegistrationChange } from '../server-connector';
+import { ListedClient, RegistrationChange } from '../server-connector';
 
 /** One RFC 6902 operation (Hydra's `PATCH /admin/clients/{id}` takes a JSON Patch). */
 export type PatchOperation = { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
@@ -50,4 +50,48 @@ export function hydraPatch(
   }
   if (change.retire_secret) set('client_secret', newSecret());
   return ops;
+}
+
+const SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
+
+/** A Hydra client as estate discovery lists it. Hydra does not date a secret apart from its client. */
+export function hydraListed(client: Record<string, unknown>): ListedClient | null {
+  if (typeof client.client_id !== 'string') return null;
+  const method =
+    typeof client.token_endpoint_auth_method === 'string' ? client.token_endpoint_auth_method : 'client_secret_basic';
+  const date = (value: unknown) =>
+    typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(value) : null;
+  const expires =
+    typeof client.client_secret_expires_at === 'number' && client.client_secret_expires_at > 0
+      ? new Date(client.client_secret_expires_at * 1000)
+      : null;
+  const jwks = client.jwks as { keys?: unknown[] } | undefined;
+  return {
+    clientId: client.client_id,
+    name: typeof client.client_name === 'string' && client.client_name ? client.client_name : null,
+    authMethod: method,
+    grantTypes: Array.isArray(client.grant_types)
+      ? client.grant_types.filter((g): g is string => typeof g === 'string')
+      : [],
+    secrets: SECRET_METHODS.includes(method)
+      ? { count: 1, issuedAt: null, expiresAt: expires }
+      : { count: 0, issuedAt: null, expiresAt: null },
+    createdAt: date(client.created_at),
+    keys:
+      typeof client.jwks_uri === 'string' && client.jwks_uri
+        ? { delivery: 'jwks_uri', count: null }
+        : Array.isArray(jwks?.keys)
+          ? { delivery: 'jwks', count: jwks.keys.length }
+          : { delivery: null, count: null },
+  };
+}
+
+/** The `page_token` of a `Link: <…>; rel="next"` header, as Hydra paginates its lists. */
+export function nextPageToken(link: string | string[] | undefined): string | null {
+  const header = Array.isArray(link) ? link.join(',') : (link ?? '');
+  for (const part of header.split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (match) return new URL(match[1], 'http://hydra.invalid').searchParams.get('page_token');
+  }
+  return null;
 }

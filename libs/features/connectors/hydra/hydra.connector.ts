@@ -8,12 +8,16 @@ import {
   ConnectorError,
   ConnectorServer,
   ConnectorTarget,
+  ListedPage,
   NewRegistration,
   RegistrationChange,
   ServerAnswer,
   ServerConnector,
 } from '../server-connector';
-import { hydraMetadata, hydraPatch } from './hydra-client';
+import { hydraListed, hydraMetadata, hydraPatch, nextPageToken } from './hydra-client';
+
+/** Clients per listing page (Hydra's `page_size`; it allows up to 500). */
+const PAGE_SIZE = 250;
 
 /**
  * Ory Hydra's admin API (`connector.adminUrl` = the admin port's base, `…/admin` included):
@@ -43,7 +47,8 @@ export class HydraConnector implements ServerConnector {
     senderConstraints: { dpop: false, mtls: false },
     // fosite: aud must match a configured token URL; no lifetime cap; JWKS cached 1 h.
     assertion: { audiences: ['token_endpoint'], maxLifetimeSeconds: null, algs: null, typ: null },
-    adminApi: { credentials: ['bearer'], credentialOptional: true },
+    // Hydra never returns a secret after creation.
+    adminApi: { credentials: ['bearer'], credentialOptional: true, lists: true, revealsSecrets: false },
   };
 
   constructor(private readonly http: AdminHttp) {}
@@ -101,6 +106,22 @@ export class HydraConnector implements ServerConnector {
       clientId: typeof body.client_id === 'string' ? body.client_id : null,
       registrationClientUri: null,
       refusal: null,
+    };
+  }
+
+  /** A page of every client (`page_size` 250, `page_token` from the `Link` header). */
+  async list(server: ConnectorServer, page: string | null): Promise<ListedPage> {
+    const base = adminUrl(server.admin?.url ?? '', 'clients');
+    const query = new URLSearchParams({ page_size: String(PAGE_SIZE), ...(page ? { page_token: page } : {}) });
+    const answer = await this.http.call(server.admin, 'Hydra client listing', 'GET', `${base}?${query.toString()}`);
+    if (!Array.isArray(answer.body)) throw new ConnectorError('Hydra client listing: the answer is not a list', false);
+    return {
+      clients: answer.body
+        .flatMap((c) => (c && typeof c === 'object' ? [hydraListed(c as Record<string, unknown>)] : []))
+        .filter((c) => c !== null),
+      next: nextPageToken(answer.headers.link),
+      calls: 1,
+      serverMs: ms(answer),
     };
   }
 

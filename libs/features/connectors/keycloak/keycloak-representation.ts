@@ -1,4 +1,4 @@
-import { RegistrationChange } from '../server-connector';
+import { ListedClient, RegistrationChange } from '../server-connector';
 
 /**
  * Keycloak's ClientRepresentation (admin REST API) and its translation to and from RFC 7591 terms,
@@ -121,4 +121,36 @@ export function isKeycloakClient(value: unknown): value is KeycloakClient {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
   const v = value as Record<string, unknown>;
   return typeof v.id === 'string' && typeof v.clientId === 'string';
+}
+
+/** Keycloak's own bookkeeping of a client secret (epoch seconds in attributes). */
+const SECRET_CREATED = 'client.secret.creation.time';
+const SECRET_EXPIRES = 'client.secret.expiration.time';
+
+/** A realm client as estate discovery lists it: method, secret dates, keys; never the secret itself. */
+export function asListedClient(client: KeycloakClient): ListedClient {
+  const a = client.attributes ?? {};
+  const epoch = (field: string) => (Number(a[field]) > 0 ? new Date(Number(a[field]) * 1000) : null);
+  const method = client.publicClient
+    ? 'none'
+    : (AUTHENTICATOR_TO_METHOD[client.clientAuthenticatorType ?? 'client-secret'] ?? null);
+  const holdsSecret = !client.publicClient && (client.clientAuthenticatorType ?? 'client-secret') === 'client-secret';
+  let keys: ListedClient['keys'] = { delivery: null, count: null };
+  if (a[KC.useJwksUrl] === 'true' && a[KC.jwksUrl]) keys = { delivery: 'jwks_uri', count: null };
+  else if (a[KC.useJwksString] === 'true' && a[KC.jwksString]) {
+    const parsed = asRegistrationMetadata(client).jwks as { keys?: unknown[] } | undefined;
+    keys = { delivery: 'jwks', count: Array.isArray(parsed?.keys) ? parsed.keys.length : null };
+  } else if (a['jwt.credential.certificate']) keys = { delivery: 'certificate', count: 1 };
+  return {
+    clientId: client.clientId,
+    name: client.name ?? null,
+    authMethod: method,
+    grantTypes: client.serviceAccountsEnabled ? ['client_credentials'] : [],
+    secrets: holdsSecret
+      ? { count: 1, issuedAt: epoch(SECRET_CREATED), expiresAt: epoch(SECRET_EXPIRES) }
+      : { count: 0, issuedAt: null, expiresAt: null },
+    // Keycloak does not record when a client was created.
+    createdAt: null,
+    keys,
+  };
 }

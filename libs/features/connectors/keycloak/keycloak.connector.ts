@@ -9,18 +9,23 @@ import {
   ConnectorError,
   ConnectorServer,
   ConnectorTarget,
+  ListedPage,
   NewRegistration,
   RegistrationChange,
   ServerAnswer,
   ServerConnector,
 } from '../server-connector';
 import {
+  asListedClient,
   asRegistrationMetadata,
   isKeycloakClient,
   KeycloakClient,
   newClient,
   withChange,
 } from './keycloak-representation';
+
+/** Clients per listing page (Keycloak's `max`). */
+const PAGE_SIZE = 100;
 
 /**
  * Keycloak's admin REST API for one realm (`connector.adminUrl` = `{base}/admin/realms/{realm}`),
@@ -50,7 +55,13 @@ export class KeycloakConnector implements ServerConnector {
     senderConstraints: { dpop: true, mtls: false },
     // One aud only (issuer or token URL); lifetime token.endpoint.auth.signing.max.exp, 60 s by default.
     assertion: { audiences: ['issuer', 'token_endpoint'], maxLifetimeSeconds: 60, algs: null, typ: null },
-    adminApi: { credentials: ['client_credentials', 'bearer'], credentialOptional: false },
+    // GET …/client-secret answers the current secret to a manage-clients caller.
+    adminApi: {
+      credentials: ['client_credentials', 'bearer'],
+      credentialOptional: false,
+      lists: true,
+      revealsSecrets: true,
+    },
   };
 
   constructor(private readonly http: AdminHttp) {}
@@ -126,6 +137,39 @@ export class KeycloakConnector implements ServerConnector {
       registrationClientUri: null,
       refusal: null,
     };
+  }
+
+  /** A page of the realm's clients (`first`/`max`, 100 at a time). */
+  async list(server: ConnectorServer, page: string | null): Promise<ListedPage> {
+    const admin = server.admin;
+    const first = page ? Number(page) : 0;
+    const url = `${adminUrl(admin?.url ?? '', 'clients')}?first=${first}&max=${PAGE_SIZE}`;
+    const answer = await this.http.call(admin, 'Keycloak client listing', 'GET', url);
+    if (!Array.isArray(answer.body))
+      throw new ConnectorError('Keycloak client listing: the answer is not a list', false);
+    const clients = answer.body.filter(isKeycloakClient);
+    return {
+      clients: clients.map(asListedClient),
+      next: answer.body.length === PAGE_SIZE ? String(first + PAGE_SIZE) : null,
+      calls: 1,
+      serverMs: ms(answer),
+    };
+  }
+
+  /** `GET …/client-secret`, which needs manage-clients: the current secret, for Keyshift to seal. */
+  async readSecret(target: ConnectorTarget): Promise<string> {
+    const found = await this.find(target);
+    const answer = await this.http.call(
+      target.server.admin,
+      'Keycloak secret read',
+      'GET',
+      adminUrl(target.server.admin!.url, 'clients', found.client.id, 'client-secret'),
+    );
+    const value = (answer.body as { value?: unknown } | null)?.value;
+    if (typeof value !== 'string' || !value) {
+      throw new ConnectorError(`Keycloak secret read: client ${target.clientId} has no secret`, false);
+    }
+    return value;
   }
 
   /** `POST client-secret` (Keycloak answers with the new value, which is dropped unread), then `DELETE client-secret/rotated`. */
