@@ -7,7 +7,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * call budget (Okta's apps bucket is 20 to 100 calls a minute).
  */
 /** As the entity's @Check states it: TypeORM compares the text. */
-const ADMIN_CREDENTIAL_CHECK = `("admin_credential" IS NULL) = ("admin_credential_ciphertext" IS NULL) AND ("admin_credential" IS NULL OR "admin_credential"->>'kind' IN ('client_credentials', 'bearer'))`;
+const ADMIN_CREDENTIAL_CHECK = `("admin_credential" IS NULL) = ("admin_credential_ciphertext" IS NULL) AND ("admin_credential" IS NULL OR "admin_credential"->>'kind' IN ('client_credentials', 'bearer', 'ssws'))`;
 
 export class ConnectorAdminAccess1795475000000 implements MigrationInterface {
   name = 'ConnectorAdminAccess1795475000000';

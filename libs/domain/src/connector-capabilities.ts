@@ -29,9 +29,10 @@ export interface ConnectorCapabilities {
  * How Keyshift authenticates to a vendor's admin API:
  * - `client_credentials`: a service account's client id and secret, exchanged at the server's token
  *   endpoint for a short-lived admin token (Keycloak, Auth0, Okta's service apps);
- * - `bearer`: a static token sent as `Authorization: Bearer` (whatever guards a Hydra admin port).
+ * - `bearer`: a static token sent as `Authorization: Bearer` (whatever guards a Hydra admin port);
+ * - `ssws`: an Okta API token, sent as `Authorization: SSWS {token}`.
  */
-export type AdminCredentialKind = 'client_credentials' | 'bearer';
+export type AdminCredentialKind = 'client_credentials' | 'bearer' | 'ssws';
 
 export interface AdminApiNeeds {
   /** The credential kinds the connector can use, in its order of preference. */

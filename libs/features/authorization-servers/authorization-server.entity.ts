@@ -50,7 +50,7 @@ export interface ServerCapabilities {
 @Check('CHK_authorization_servers_admin_calls_per_minute', `"admin_calls_per_minute" > 0`)
 @Check(
   'CHK_authorization_servers_admin_credential',
-  `("admin_credential" IS NULL) = ("admin_credential_ciphertext" IS NULL) AND ("admin_credential" IS NULL OR "admin_credential"->>'kind' IN ('client_credentials', 'bearer'))`,
+  `("admin_credential" IS NULL) = ("admin_credential_ciphertext" IS NULL) AND ("admin_credential" IS NULL OR "admin_credential"->>'kind' IN ('client_credentials', 'bearer', 'ssws'))`,
 )
 export class AuthorizationServerEntity {
   @PrimaryColumn('uuid')

@@ -26,13 +26,14 @@ const TRUSTED_HOSTS_DOC: ApiPropertyOptions = {
 
 export class AdminCredentialDto {
   @ApiProperty({
-    enum: ['client_credentials', 'bearer'],
+    enum: ['client_credentials', 'bearer', 'ssws'],
     description:
       'client_credentials: a service account exchanged at the server token endpoint for short-lived admin tokens ' +
-      '(Keycloak: a realm client with realm-management roles); bearer: a static token for the admin API.',
+      '(Keycloak: a realm client with realm-management roles); bearer: a static token for the admin API; ' +
+      'ssws: an Okta API token.',
   })
-  @IsIn(['client_credentials', 'bearer'])
-  kind!: 'client_credentials' | 'bearer';
+  @IsIn(['client_credentials', 'bearer', 'ssws'])
+  kind!: 'client_credentials' | 'bearer' | 'ssws';
 
   @ApiPropertyOptional({ description: 'client_credentials: the service account client_id.' })
   @IsOptional()
@@ -48,7 +49,7 @@ export class AdminCredentialDto {
   @IsString()
   clientSecret?: string;
 
-  @ApiPropertyOptional({ description: 'bearer: the token. Write-only: sealed, never returned.' })
+  @ApiPropertyOptional({ description: 'bearer, ssws: the token. Write-only: sealed, never returned.' })
   @IsOptional()
   @MinLength(1)
   @MaxLength(8192)

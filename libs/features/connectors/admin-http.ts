@@ -49,7 +49,7 @@ export class AdminHttp {
     }
     // A 429 holds every call to this server for its Retry-After, then tries again, a few times.
     for (let retry = 0; answer.status === 429 && retry < RATE_LIMIT_RETRIES; retry++) {
-      const ms = retryAfterMs(answer.headers['retry-after']);
+      const ms = holdOffMs(answer.headers);
       if (ms === null || ms > MAX_HOLD_MS) break;
       admin.holdOff(ms);
       answer = await this.once(admin, purpose, method, url, payload);
@@ -86,6 +86,11 @@ export class AdminHttp {
         error.kind === 'timeout' || error.kind === 'network',
       );
     }
+    // Okta says when its bucket is empty before it refuses: wait for the reset rather than earn a 429.
+    if (res.headers['x-rate-limit-remaining'] === '0') {
+      const ms = holdOffMs({ 'x-rate-limit-reset': res.headers['x-rate-limit-reset'] });
+      if (ms !== null && ms <= MAX_HOLD_MS) admin.holdOff(ms);
+    }
     return { status: res.status, body: parsed(res.body), headers: res.headers, latencyMs: res.latencyMs };
   }
 }
@@ -102,6 +107,26 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** How long a server asked Keyshift to wait: Retry-After, else Okta's X-Rate-Limit-Reset (epoch seconds). */
+export function holdOffMs(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | null {
+  const retryAfter = retryAfterMs(headers['retry-after'], now);
+  if (retryAfter !== null) return retryAfter;
+  const reset = Array.isArray(headers['x-rate-limit-reset'])
+    ? headers['x-rate-limit-reset'][0]
+    : headers['x-rate-limit-reset'];
+  return reset && /^\d+$/.test(reset) ? Math.max(0, Number(reset) * 1000 - now) : null;
+}
+
+/** A query parameter of a `Link: <…>; rel="next"` header (`page_token` for Hydra, `after` for Okta). */
+export function nextPageToken(link: string | string[] | undefined, parameter = 'page_token'): string | null {
+  const header = Array.isArray(link) ? link.join(',') : (link ?? '');
+  for (const part of header.split(',')) {
+    const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (match) return new URL(match[1], 'http://hydra.invalid').searchParams.get(parameter);
+  }
+  return null;
 }
 
 /** The path of a URL under the admin API's base, each segment encoded. */

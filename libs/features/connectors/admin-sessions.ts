@@ -96,8 +96,12 @@ export class AdminSessions {
     });
     const now = this.clock.now().getTime();
     const entry: CachedHeader =
-      credential.kind === 'bearer'
-        ? { version: server.version, header: `Bearer ${secret}`, until: now + BEARER_CACHE_MS }
+      credential.kind !== 'client_credentials'
+        ? {
+            version: server.version,
+            header: `${credential.kind === 'ssws' ? 'SSWS' : 'Bearer'} ${secret}`,
+            until: now + BEARER_CACHE_MS,
+          }
         : await this.adminToken(server, credential.clientId ?? '', secret, credential.scope, now);
     this.cache.set(server.id, entry);
     return entry;

@@ -7,6 +7,7 @@ import { AdminSessions } from './admin-sessions';
 import { ConnectorRegistry } from './connector-registry';
 import { HydraConnector } from './hydra/hydra.connector';
 import { KeycloakConnector } from './keycloak/keycloak.connector';
+import { OktaConnector } from './okta/okta.connector';
 import { ConnectorTargets } from './connector-targets';
 import { ManualConnector } from './manual.connector';
 import { Registrar } from './registrar';
@@ -19,7 +20,7 @@ import { ServerInventory } from './server-inventory';
 
 /**
  * How Keyshift changes registrations at authorization servers: the connectors (RFC 7592, the admin
- * APIs of Keycloak and Ory Hydra, or an operator by hand; any module may add one with `@Connector`), and the Registrar around them.
+ * APIs of Keycloak, Okta and Ory Hydra, or an operator by hand; any module may add one with `@Connector`), and the Registrar around them.
  * Global for the catalog: the authorization server API validates connector types against it.
  */
 @Global()
@@ -32,6 +33,7 @@ import { ServerInventory } from './server-inventory';
     AdminSessions,
     KeycloakConnector,
     HydraConnector,
+    OktaConnector,
     ManualConnector,
     ConnectorRegistry,
     { provide: ConnectorCatalog, useExisting: ConnectorRegistry },

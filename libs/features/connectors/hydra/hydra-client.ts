@@ -85,13 +85,3 @@ export function hydraListed(client: Record<string, unknown>): ListedClient | nul
           : { delivery: null, count: null },
   };
 }
-
-/** The `page_token` of a `Link: <…>; rel="next"` header, as Hydra paginates its lists. */
-export function nextPageToken(link: string | string[] | undefined): string | null {
-  const header = Array.isArray(link) ? link.join(',') : (link ?? '');
-  for (const part of header.split(',')) {
-    const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
-    if (match) return new URL(match[1], 'http://hydra.invalid').searchParams.get('page_token');
-  }
-  return null;
-}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AdminAnswer, AdminHttp, adminUrl } from '../admin-http';
+import { AdminAnswer, AdminHttp, adminUrl, nextPageToken } from '../admin-http';
 import {
   ChangeOutcome,
   Connector,
@@ -14,7 +14,7 @@ import {
   ServerAnswer,
   ServerConnector,
 } from '../server-connector';
-import { hydraListed, hydraMetadata, hydraPatch, nextPageToken } from './hydra-client';
+import { hydraListed, hydraMetadata, hydraPatch } from './hydra-client';
 
 /** Clients per listing page (Hydra's `page_size`; it allows up to 500). */
 const PAGE_SIZE = 250;
