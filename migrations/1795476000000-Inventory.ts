@@ -38,6 +38,7 @@ export class Inventory1795476000000 implements MigrationInterface {
         "key_delivery" text NULL,
         "key_count" integer NULL,
         "grant_types" text array NOT NULL,
+        "vendor_built_in" boolean NOT NULL,
         CONSTRAINT "PK_inventory_clients" PRIMARY KEY ("run_id", "client_id"),
         CONSTRAINT "FK_inventory_clients_run" FOREIGN KEY ("run_id") REFERENCES "inventory_runs"("id") ON DELETE CASCADE
       )`);

@@ -104,3 +104,132 @@ describe('connector admin access over HTTP', () => {
     expect(leaks[0].n).toBe(0);
   });
 });
+
+describe('admin access changes and inventory routes over HTTP', () => {
+  let api: TestApi;
+  let admin: { Authorization: string };
+  const OLD = 'old-secret-9a8b7c';
+  const NEW = 'new-secret-1a2b3c';
+  let serverId: string;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    admin = api.as(api.adminToken);
+    const created = await api
+      .http()
+      .post('/v1/authorization-servers')
+      .set(admin)
+      .send(
+        anAuthorizationServer({
+          issuer: 'https://kc.example.com/realms/acme',
+          trustedHosts: ['kc-admin.example.com'],
+          connector: {
+            type: 'keycloak',
+            adminUrl: 'https://kc-admin.example.com/admin/realms/acme',
+            credential: { kind: 'client_credentials', clientId: 'keyshift-admin', clientSecret: OLD },
+          },
+        }),
+      );
+    expect(created.status).toBe(201);
+    serverId = created.body.id;
+  });
+  afterAll(() => api.close());
+
+  it('refuses trusted hosts that would leave the admin URL outside the server, changing nothing', async () => {
+    const res = await api.http().patch(`/v1/authorization-servers/${serverId}`).set(admin).send({ trustedHosts: [] });
+    expect(res.status).toBe(400);
+    expect(res.body.details.fields).toEqual([
+      { field: 'trustedHosts', message: expect.stringContaining('connector.adminUrl') },
+    ]);
+    const read = await api.http().get(`/v1/authorization-servers/${serverId}`).set(admin);
+    expect(read.body.trustedHosts).toEqual(['kc-admin.example.com']);
+  });
+
+  it('replaces the admin access: sealed anew, the version moved on, audited without either secret', async () => {
+    const before = (await api.http().get(`/v1/authorization-servers/${serverId}`).set(admin)).body;
+    const bad = await api
+      .http()
+      .put(`/v1/authorization-servers/${serverId}/admin-access`)
+      .set(admin)
+      .send({
+        adminUrl: 'https://kc.example.com/admin/realms/acme?x=1',
+        credential: { kind: 'bearer', token: 'a\nb' },
+      });
+    expect(bad.status).toBe(400);
+    expect((bad.body.details.fields as { field: string }[]).map((f) => f.field)).toEqual(['credential.token']);
+    const query = await api
+      .http()
+      .put(`/v1/authorization-servers/${serverId}/admin-access`)
+      .set(admin)
+      .send({ adminUrl: 'https://kc.example.com/admin/realms/acme?x=1', credential: { kind: 'bearer', token: NEW } });
+    expect(query.status).toBe(400);
+    expect(query.body.details.fields).toEqual([{ field: 'adminUrl', message: 'must not have a query string' }]);
+
+    const res = await api
+      .http()
+      .put(`/v1/authorization-servers/${serverId}/admin-access`)
+      .set(admin)
+      .send({
+        adminUrl: 'https://kc.example.com/admin/realms/acme',
+        credential: { kind: 'client_credentials', clientId: 'keyshift-admin-2', clientSecret: NEW },
+        adminCallsPerMinute: 120,
+      });
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(before.version + 1);
+    expect(res.body.connector).toEqual({
+      type: 'keycloak',
+      adminUrl: 'https://kc.example.com/admin/realms/acme',
+      credential: { kind: 'client_credentials', clientId: 'keyshift-admin-2', scope: null },
+      adminCallsPerMinute: 120,
+    });
+    const ds = api.app.get(DataSource);
+    for (const secret of [OLD, NEW]) {
+      expect(JSON.stringify(res.body)).not.toContain(secret);
+      const [{ n }] = (await ds.query(
+        `SELECT count(*)::int AS n FROM audit_events WHERE strpos(coalesce(after::text, '') || coalesce(before::text, ''), $1) > 0`,
+        [secret],
+      )) as { n: number }[];
+      expect(n).toBe(0);
+    }
+    const [event] = (await ds.query(
+      `SELECT after FROM audit_events WHERE action = 'authorization_server.admin_access_replaced' AND subject_id = $1`,
+      [serverId],
+    )) as { after: Record<string, unknown> }[];
+    expect(event.after).toMatchObject({ credential: { clientId: 'keyshift-admin-2' } });
+  });
+
+  it('names bad inventory input: a cursor it never issued, a bad tag, a run that is not done', async () => {
+    const run = await api.http().post(`/v1/authorization-servers/${serverId}/inventory`).set(admin);
+    expect(run.status).toBe(202);
+    for (const cursor of ['%E0%A4%A', '\u0000', 'x'.repeat(3000)]) {
+      const res = await api
+        .http()
+        .get(`/v1/authorization-servers/${serverId}/inventory/${run.body.id}`)
+        .query({ cursor })
+        .set(admin);
+      expect(res.status).toBe(400);
+      expect(res.body.details.fields[0].field).toBe('cursor');
+    }
+    const tags = await api
+      .http()
+      .post(`/v1/authorization-servers/${serverId}/inventory/${run.body.id}/import`)
+      .set(admin)
+      .send({
+        clientIds: ['a'],
+        target: { authMethod: 'private_key_jwt', senderConstraint: 'none', strategy: 'in_place' },
+        tags: ['-bad tag'],
+      });
+    expect(tags.status).toBe(400);
+    expect(tags.body.details.fields[0].field).toMatch(/^tags/);
+    const early = await api
+      .http()
+      .post(`/v1/authorization-servers/${serverId}/inventory/${run.body.id}/import`)
+      .set(admin)
+      .send({
+        clientIds: ['a'],
+        target: { authMethod: 'private_key_jwt', senderConstraint: 'none', strategy: 'in_place' },
+      });
+    expect(early.status).toBe(409);
+    expect(early.body.message).toMatch(/not done/);
+  });
+});

@@ -49,6 +49,18 @@ describe('the Hydra connector, against its admin API twin', () => {
     return { id, reg };
   }
 
+  /** No secret Keyshift ever saw, nor the admin credential, is in an audit event or a journal row. */
+  async function expectNoLeak(...secrets: string[]) {
+    for (const secret of secrets) {
+      const leaks = (await rig.ds.query(
+        `SELECT (SELECT count(*) FROM audit_events WHERE strpos(coalesce(after::text, '') || coalesce(before::text, ''), $1) > 0)
+              + (SELECT count(*) FROM registration_exchanges WHERE strpos(coalesce(change::text, '') || coalesce(answer::text, ''), $1) > 0) AS n`,
+        [secret],
+      )) as { n: string }[];
+      expect(Number(leaks[0].n)).toBe(0);
+    }
+  }
+
   beforeAll(async () => {
     provider = await startTestAuthorizationServer();
     twin = await startHydraTwin(provider);
@@ -89,6 +101,8 @@ describe('the Hydra connector, against its admin API twin', () => {
         token_endpoint_auth_signing_alg: expect.any(String),
       });
       expect(twin.secretReplacements(reg.client_id)).toBe(1);
+      // Hydra's PATCH answered with the replaced secret: it is in no record Keyshift keeps.
+      await expectNoLeak(reg.client_secret, twin.lastReplacedSecret(reg.client_id)!, twin.adminToken);
       expect(await secretStatus(reg.client_id, reg.client_secret, method)).toBe(401);
       expect(
         await rig.worker

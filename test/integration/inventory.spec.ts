@@ -88,6 +88,7 @@ describe('estate discovery through admin API twins', () => {
     expect(done.summary).toEqual({
       clients: 1000,
       managed: 0,
+      vendorBuiltIn: 0,
       byAuthMethod: { client_secret_basic: 1000 },
       onSecret: { total: 1000, byAge: { under90Days: 333, days90To365: 333, over365Days: 334, unknown: 0 } },
       secretsExpiring: { expired: 0, within30Days: 0 },

@@ -156,7 +156,9 @@ describe('the Keycloak connector, against its admin API twin', () => {
     // Admin tokens were fetched once and reused across calls, and their use audited; no secret
     // (the client's, the regenerated one, the service account's) is in any audit event or journal row.
     const adminCalls = twin.calls.filter((c) => !/ (429|503)$/.test(c)).length;
-    expect(twin.adminTokens.size).toBeLessThan(adminCalls);
+    // One token lives 300 s at the provider (a fifth less in Keyshift's cache): the whole run needs one or two.
+    expect(adminCalls).toBeGreaterThan(10);
+    expect(twin.adminTokens.size).toBeLessThanOrEqual(2);
     const used = (await rig.ds.query(
       `SELECT count(*)::int AS n FROM audit_events WHERE action = 'authorization_server.admin_credential_used' AND subject_id = $1`,
       [serverId],

@@ -24,20 +24,25 @@ export function adminAccessInput(
   connector: ConnectorDto,
   needs: AdminApiNeeds | null,
   scope: EndpointScope,
+  /** Where the fields sit in the request body: `connector.` on create, nothing on PUT …/admin-access. */
+  prefix = 'connector.',
 ): { problems: FieldProblem[] } | { access: AdminAccessInput } {
   const problems: FieldProblem[] = [];
+  const named = (p: FieldProblem[]) => p.map((x) => ({ ...x, field: prefix + x.field.replace(/^connector\./, '') }));
   if (!needs) {
     if (connector.adminUrl !== undefined) problems.push(notUsed('connector.adminUrl', connector.type));
     if (connector.credential !== undefined) problems.push(notUsed('connector.credential', connector.type));
     if (connector.adminCallsPerMinute !== undefined)
       problems.push(notUsed('connector.adminCallsPerMinute', connector.type));
-    return problems.length ? { problems } : { access: { adminUrl: null, credential: null, secret: null } };
+    return problems.length
+      ? { problems: named(problems) }
+      : { access: { adminUrl: null, credential: null, secret: null } };
   }
   if (connector.adminUrl === undefined) {
     problems.push({ field: 'connector.adminUrl', message: `is required by the ${connector.type} connector` });
   } else {
-    const problem = endpointProblem('connector.adminUrl', connector.adminUrl, scope);
-    if (problem) problems.push({ field: 'connector.adminUrl', message: problem.replace(/^connector\.adminUrl /, '') });
+    const problem = adminUrlProblem(connector.adminUrl, scope);
+    if (problem) problems.push({ field: 'connector.adminUrl', message: problem });
   }
   const given = connector.credential;
   if (!given) {
@@ -45,7 +50,7 @@ export function adminAccessInput(
       problems.push({ field: 'connector.credential', message: `is required by the ${connector.type} connector` });
     }
     return problems.length
-      ? { problems }
+      ? { problems: named(problems) }
       : { access: { adminUrl: connector.adminUrl ?? null, credential: null, secret: null } };
   }
   if (!needs.credentials.includes(given.kind)) {
@@ -53,7 +58,7 @@ export function adminAccessInput(
       field: 'connector.credential.kind',
       message: `must be one of: ${needs.credentials.join(', ')} (for the ${connector.type} connector)`,
     });
-    return { problems };
+    return { problems: named(problems) };
   }
   const wanted = given.kind === 'client_credentials' ? ['clientId', 'clientSecret'] : ['token'];
   const allowed = given.kind === 'client_credentials' ? ['clientId', 'clientSecret', 'scope'] : ['token'];
@@ -67,7 +72,7 @@ export function adminAccessInput(
       problems.push({ field: `connector.credential.${field}`, message: `is not used by kind ${given.kind}` });
     }
   }
-  if (problems.length) return { problems };
+  if (problems.length) return { problems: named(problems) };
   return {
     access: {
       adminUrl: connector.adminUrl!,
@@ -75,6 +80,13 @@ export function adminAccessInput(
       secret: (given.kind === 'client_credentials' ? given.clientSecret : given.token)!,
     },
   };
+}
+
+/** Why an admin URL cannot be used (endpoint policy, and no query: paths are appended to it), or null. */
+export function adminUrlProblem(adminUrl: string, scope: EndpointScope): string | null {
+  const problem = endpointProblem('connector.adminUrl', adminUrl, scope);
+  if (problem) return problem.replace(/^connector\.adminUrl /, '');
+  return adminUrl.includes('?') ? 'must not have a query string' : null;
 }
 
 function notUsed(field: string, type: string): FieldProblem {

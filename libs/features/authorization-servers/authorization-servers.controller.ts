@@ -1,11 +1,15 @@
-import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
 import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
 import { Principal } from '../api-tokens/principal';
 import { ListQueryDto } from '@keyshift/common';
-import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
+import {
+  CreateAuthorizationServerDto,
+  ReplaceAdminAccessDto,
+  UpdateAuthorizationServerDto,
+} from './authorization-servers.dto';
 import { AuthorizationServersService } from './authorization-servers.service';
 
 @ApiTags('authorization-servers')
@@ -35,6 +39,13 @@ export class AuthorizationServersController {
   @MinRole(Role.Operator)
   update(@IdParam() id: string, @Body() body: UpdateAuthorizationServerDto, @CurrentPrincipal() by: Principal) {
     return this.servers.update(id, body, by);
+  }
+
+  /** Replaces the admin API's URL, credential and call budget (admin-API connectors); the secret is never returned. */
+  @Put(':id/admin-access')
+  @MinRole(Role.Admin)
+  replaceAdminAccess(@IdParam() id: string, @Body() body: ReplaceAdminAccessDto, @CurrentPrincipal() by: Principal) {
+    return this.servers.replaceAdminAccess(id, body, by);
   }
 
   /** Re-reads the server's metadata in the background; GET the server to see the result. */

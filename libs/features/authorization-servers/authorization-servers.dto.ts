@@ -5,6 +5,7 @@ import {
   IsDefined,
   IsEnum,
   IsIn,
+  Matches,
   IsInt,
   IsOptional,
   IsString,
@@ -39,6 +40,8 @@ export class AdminCredentialDto {
   @IsOptional()
   @MinLength(1)
   @MaxLength(256)
+  // RFC 6749 Appendix A.1: VSCHAR; a control character would break the Authorization header.
+  @Matches(/^[\x20-\x7E]+$/, { message: 'must be printable ASCII (RFC 6749 VSCHAR)' })
   @IsString()
   clientId?: string;
 
@@ -46,6 +49,7 @@ export class AdminCredentialDto {
   @IsOptional()
   @MinLength(1)
   @MaxLength(4096)
+  @Matches(/^[\x20-\x7E]+$/, { message: 'must be printable ASCII (RFC 6749 VSCHAR)' })
   @IsString()
   clientSecret?: string;
 
@@ -53,12 +57,18 @@ export class AdminCredentialDto {
   @IsOptional()
   @MinLength(1)
   @MaxLength(8192)
+  // RFC 6750 §2.1 b64token characters (Okta's SSWS tokens are a subset).
+  @Matches(/^[A-Za-z0-9\-._~+/]+=*$/, { message: 'must use only the characters of an RFC 6750 bearer token' })
   @IsString()
   token?: string;
 
   @ApiPropertyOptional({ description: 'client_credentials: scopes to ask for, space-separated.' })
   @IsOptional()
   @MaxLength(1024)
+  // RFC 6749 §3.3: scope-tokens of NQCHAR separated by single spaces.
+  @Matches(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, {
+    message: 'must be scope tokens separated by spaces (RFC 6749 §3.3)',
+  })
   @IsString()
   scope?: string;
 }
@@ -187,4 +197,27 @@ export class UpdateAuthorizationServerDto {
   @IsArray()
   @IsString({ each: true })
   trustedHosts!: string[];
+}
+
+/** PUT /v1/authorization-servers/{id}/admin-access: replaces the admin API's URL, credential and budget at once. */
+export class ReplaceAdminAccessDto {
+  @ApiProperty({ example: 'https://idp.example.com/admin/realms/acme' })
+  @MaxLength(2048)
+  @IsString()
+  adminUrl!: string;
+
+  @ApiPropertyOptional({
+    type: AdminCredentialDto,
+    description: 'Absent: no credential (only where the connector allows none).',
+  })
+  @IsOptional()
+  @NestedObject(() => AdminCredentialDto)
+  credential?: AdminCredentialDto;
+
+  @ApiPropertyOptional({ description: 'Admin API calls a minute; absent: no limit.' })
+  @IsOptional()
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  adminCallsPerMinute?: number;
 }

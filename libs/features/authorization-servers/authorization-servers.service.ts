@@ -18,7 +18,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import { ConnectorCatalog } from '../ports/connector-catalog';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { adminAccessInput } from './admin-access-input';
+import { adminAccessInput, adminUrlProblem } from './admin-access-input';
 import {
   adminCredentialContext,
   AdminCredentialPublic,
@@ -26,7 +26,11 @@ import {
   AuthorizationServerEntity,
   ServerCapabilities,
 } from './authorization-server.entity';
-import { CreateAuthorizationServerDto, UpdateAuthorizationServerDto } from './authorization-servers.dto';
+import {
+  CreateAuthorizationServerDto,
+  ReplaceAdminAccessDto,
+  UpdateAuthorizationServerDto,
+} from './authorization-servers.dto';
 import { AuthorizationServersRepository } from './authorization-servers.repository';
 import { endpointScope, normalizeTrustedHosts, trustedHostsProblem } from './endpoint-policy';
 import { issuerProblem } from './issuer-url';
@@ -192,6 +196,20 @@ export class AuthorizationServersService {
     const view = await this.transactions.run(async (tx) => {
       const before = await this.servers.lockForUpdate(tx, id);
       if (!before) throw DomainError.notFound('authorization server', id);
+      // The admin credential goes wherever connectorAdminUrl points: it must stay on the server's hosts.
+      const scope = endpointScope(
+        { issuer: before.issuer, trustedHosts: normalizeTrustedHosts(input.trustedHosts) },
+        this.config.outbound.allowlist,
+      );
+      if (before.connectorAdminUrl && adminUrlProblem(before.connectorAdminUrl, scope)) {
+        throw DomainError.validation([
+          {
+            field: 'trustedHosts',
+            message:
+              "would leave connector.adminUrl outside the server's hosts: replace the admin access first (PUT /v1/authorization-servers/{id}/admin-access)",
+          },
+        ]);
+      }
       const after: AuthorizationServerEntity = {
         ...before,
         trustedHosts: normalizeTrustedHosts(input.trustedHosts),
@@ -222,6 +240,47 @@ export class AuthorizationServersService {
       ),
     );
     return view;
+  }
+
+  /**
+   * Replaces the admin API's URL, credential and call budget (a rotated service account secret, a
+   * new API token, a moved admin API). The new secret is sealed; the old one is gone with the row's
+   * previous value; the version moves on, so no process keeps using an admin token made from the old.
+   */
+  async replaceAdminAccess(id: string, input: ReplaceAdminAccessDto, by: Principal): Promise<AuthorizationServerView> {
+    return this.transactions.run(async (tx) => {
+      const before = await this.servers.lockForUpdate(tx, id);
+      if (!before) throw DomainError.notFound('authorization server', id);
+      const admin = adminAccessInput(
+        { type: before.connectorType, adminUrl: input.adminUrl, credential: input.credential },
+        this.connectors.capabilities(before.connectorType).adminApi,
+        endpointScope(before, this.config.outbound.allowlist),
+        '',
+      );
+      if ('problems' in admin) throw DomainError.validation(admin.problems);
+      const change: Partial<AuthorizationServerEntity> = {
+        connectorAdminUrl: admin.access.adminUrl,
+        adminCredential: admin.access.credential,
+        adminCredentialCiphertext:
+          admin.access.secret === null ? null : this.cipher.encrypt(admin.access.secret, adminCredentialContext(id)),
+        adminCallsPerMinute: input.adminCallsPerMinute ?? null,
+        version: before.version + 1,
+        updatedAt: this.clock.now(),
+      };
+      await this.servers.update(tx, id, change);
+      const after = { ...before, ...change } as AuthorizationServerEntity;
+      await this.audit.append(tx, [
+        {
+          actor: actorOf(by),
+          action: 'authorization_server.admin_access_replaced',
+          subjectType: 'authorization_server',
+          subjectId: id,
+          before: toServerView(before).connector,
+          after: toServerView(after).connector,
+        },
+      ]);
+      return toServerView(after);
+    });
   }
 
   /** Queues a discovery of the server's metadata (POST /v1/authorization-servers/{id}/discover). */

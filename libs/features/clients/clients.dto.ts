@@ -22,7 +22,8 @@ import { Transform } from 'class-transformer';
 import { IsoDateTime, ListQueryDto, NestedObject } from '@keyshift/common';
 import { CutoverMode, MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
 
-const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+/** A client tag: starts with a letter or digit, then letters, digits and . _ : / - (shared with inventory imports). */
+export const CLIENT_TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 
 export class TargetDto {
   @ApiProperty({ enum: TargetAuthMethod, description: 'tls_client_auth and self_signed_tls_client_auth come later.' })
@@ -126,7 +127,7 @@ export class CreateClientDto {
   @IsOptional()
   @ArrayMaxSize(50)
   @MaxLength(64, { each: true })
-  @Matches(TAG, {
+  @Matches(CLIENT_TAG, {
     each: true,
     message: 'each tag must start with a letter or digit and use letters, digits, . _ : / -',
   })

@@ -43,7 +43,7 @@ export class AdminHttp {
     if (!admin)
       throw new ConnectorError(`${purpose}: the server has no admin API configured (connector.adminUrl)`, false);
     let answer = await this.once(admin, purpose, method, url, payload);
-    if (answer.status === 401) {
+    if (answer.status === 401 && admin.renewable) {
       admin.refused();
       answer = await this.once(admin, purpose, method, url, payload);
     }
@@ -129,8 +129,14 @@ export function nextPageToken(link: string | string[] | undefined, parameter = '
   return null;
 }
 
-/** The path of a URL under the admin API's base, each segment encoded. */
+/**
+ * The path of a URL under the admin API's base, each segment encoded. A `.` or `..` segment
+ * (encodeURIComponent leaves them as they are) would name another resource: refused.
+ */
 export function adminUrl(base: string, ...segments: string[]): string {
+  if (segments.some((s) => s === '.' || s === '..' || s === '')) {
+    throw new ConnectorError('a client id that is empty, "." or ".." cannot be addressed at the admin API', false);
+  }
   return `${base.replace(/\/+$/, '')}/${segments.map(encodeURIComponent).join('/')}`;
 }
 

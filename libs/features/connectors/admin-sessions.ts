@@ -54,6 +54,7 @@ export class AdminSessions {
     if (!url) return null;
     return {
       url,
+      renewable: server.adminCredential?.kind === 'client_credentials',
       authorization: async () => (await this.header(server))?.header ?? null,
       refused: () => this.cache.delete(server.id),
       spend: () => this.spend(server),
@@ -72,10 +73,12 @@ export class AdminSessions {
   private async header(server: AuthorizationServerEntity): Promise<CachedHeader | null> {
     const cached = this.cache.get(server.id);
     if (cached && cached.version === server.version && cached.until > this.clock.now().getTime()) return cached;
-    const pending = this.inFlight.get(server.id);
+    // Keyed by version too: a caller that knows a changed credential never joins a fetch for the old one.
+    const key = `${server.id}/${server.version}`;
+    const pending = this.inFlight.get(key);
     if (pending) return pending;
-    const fetching = this.fresh(server).finally(() => this.inFlight.delete(server.id));
-    this.inFlight.set(server.id, fetching);
+    const fetching = this.fresh(server).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, fetching);
     return fetching;
   }
 

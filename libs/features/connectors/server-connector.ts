@@ -47,6 +47,8 @@ export interface ListedClient {
   /** The client's own creation time, where reported (its secret is no older). */
   createdAt: Date | null;
   keys: { delivery: 'jwks_uri' | 'jwks' | 'certificate' | 'pem' | null; count: number | null };
+  /** The server ships and uses this client itself (never a migration candidate). */
+  vendorBuiltIn: boolean;
 }
 
 /** Marks a provider as the connector for a server type (`authorization_servers.connector_type`). */
@@ -72,6 +74,8 @@ export interface AdminAccess {
   url: string;
   /** The Authorization header for the next admin call (a cached admin token), or null when none is configured. */
   authorization(): Promise<string | null>;
+  /** A refused header can be renewed (an admin token fetched again), not a static token. */
+  readonly renewable: boolean;
   /** The server refused the last header (401): forget it, so the next call gets a fresh one. */
   refused(): void;
   /** Waits for the server's admin call budget (and any Retry-After it asked for), then spends one call. */

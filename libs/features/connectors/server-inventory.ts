@@ -52,7 +52,7 @@ export class ServerInventory {
       action: 'client.secret_read_from_server',
       subjectType: 'authorization_server',
       subjectId: server.id,
-      after: { clientId, purpose: 'inventory import: sealed into Keyshift for probing' },
+      after: { clientId, purpose: 'inventory import (sealed into Keyshift only if the import commits)' },
     });
     return secret;
   }

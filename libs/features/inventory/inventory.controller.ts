@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { IdParam, ListQueryDto } from '@keyshift/common';
+import { IdParam } from '@keyshift/common';
 import { Role } from '../api-tokens/api-token.entity';
 import { CurrentPrincipal, MinRole } from '../api-tokens/auth.decorators';
 import { Principal } from '../api-tokens/principal';
-import { ImportInventoryDto } from './inventory.dto';
+import { ImportInventoryDto, InventoryQueryDto } from './inventory.dto';
 import { InventoryService } from './inventory.service';
 
 @ApiTags('authorization-servers')
@@ -23,7 +23,7 @@ export class InventoryController {
 
   /** The run, a summary of what it found (methods, secrets by age), and a page of its clients. */
   @Get(':runId')
-  get(@IdParam() id: string, @IdParam('runId') runId: string, @Query() query: ListQueryDto) {
+  get(@IdParam() id: string, @IdParam('runId') runId: string, @Query() query: InventoryQueryDto) {
     return this.inventory.get(id, runId, query.cursor, query.limit ?? 50);
   }
 

@@ -4,13 +4,18 @@ import {
   ArrayMinSize,
   IsArray,
   IsDefined,
+  IsInt,
   IsOptional,
   IsString,
+  Matches,
+  Max,
   MaxLength,
+  Min,
   MinLength,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { NestedObject } from '@keyshift/common';
-import { TargetDto } from '../clients/clients.dto';
+import { CLIENT_TAG, TargetDto } from '../clients/clients.dto';
 
 /** The most clients one import request brings in (they are read from the server one by one). */
 export const MAX_IMPORT = 1000;
@@ -41,7 +46,30 @@ export class ImportInventoryDto {
   @ApiPropertyOptional({ type: [String], description: 'Tags for every imported client (same rules as client tags).' })
   @IsOptional()
   @ArrayMaxSize(50)
+  @MaxLength(64, { each: true })
+  @Matches(CLIENT_TAG, {
+    each: true,
+    message: 'each tag must start with a letter or digit and use letters, digits, . _ : / -',
+  })
   @IsArray()
   @IsString({ each: true })
   tags?: string[];
+}
+
+/** GET /v1/authorization-servers/{id}/inventory/{runId}: a page of the run's clients. */
+export class InventoryQueryDto {
+  @ApiPropertyOptional({ type: 'integer', default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @Min(1)
+  @Max(500)
+  @IsInt()
+  limit?: number;
+
+  // Longer than other cursors: it carries a vendor's client_id, which may be a URL.
+  @ApiPropertyOptional({ maxLength: 2048, description: 'The nextCursor of the previous page.' })
+  @IsOptional()
+  @MaxLength(2048)
+  @IsString()
+  cursor?: string;
 }

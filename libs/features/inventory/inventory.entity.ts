@@ -99,4 +99,8 @@ export class InventoryClientEntity {
 
   @Column('text', { name: 'grant_types', array: true })
   grantTypes!: string[];
+
+  /** A client the server ships for itself (Keycloak's admin-cli, realm-management…): never imported. */
+  @Column('boolean', { name: 'vendor_built_in' })
+  vendorBuiltIn!: boolean;
 }

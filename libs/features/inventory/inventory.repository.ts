@@ -13,6 +13,8 @@ export interface InventoriedClient extends InventoryClientEntity {
 export interface InventorySummary {
   clients: number;
   managed: number;
+  /** Clients the server ships for itself (counted in `clients`, never imported). */
+  vendorBuiltIn: number;
   byAuthMethod: Record<string, number>;
   /** Clients holding at least one secret, by the age of their oldest (or of the client where the server dates no secret). */
   onSecret: {
@@ -72,14 +74,26 @@ export class InventoryRepository {
     return true;
   }
 
-  async finish(runId: string, status: Extract<InventoryStatus, 'done' | 'failed'>, error: string | null, at: Date) {
-    await this.dataSource.query(
+  /**
+   * Closes a run. `attempt`: only the attempt that holds the run may close it (a stale duplicate
+   * delivery cannot turn `done` into `failed`); null: a run nobody works yet (never queued).
+   */
+  async finish(
+    runId: string,
+    status: Extract<InventoryStatus, 'done' | 'failed'>,
+    error: string | null,
+    at: Date,
+    attempt: number | null,
+  ): Promise<boolean> {
+    const { count } = await write(
+      this.dataSource.manager,
       `UPDATE inventory_runs
           SET status = $2, error = $3, finished_at = $4,
               clients_found = (SELECT count(*) FROM inventory_clients WHERE run_id = $1)
-        WHERE id = $1`,
-      [runId, status, error, at],
+        WHERE id = $1 AND (($5::int IS NULL AND status = 'queued') OR (status = 'running' AND attempts = $5))`,
+      [runId, status, error, at, attempt],
     );
+    return count > 0;
   }
 
   /** A page of the run's clients in client_id order, each with the row of the Keyshift client it already is, if any. */
@@ -111,6 +125,7 @@ export class InventoryRepository {
       keyDelivery: r.key_delivery as string | null,
       keyCount: r.key_count as number | null,
       grantTypes: r.grant_types as string[],
+      vendorBuiltIn: r.vendor_built_in as boolean,
       managedClientRowId: (r.managed_client_row_id as string | null) ?? null,
     }));
   }
@@ -125,6 +140,7 @@ export class InventoryRepository {
           WHERE ic.run_id = $1)
        SELECT count(*)::int AS clients,
               count(*) FILTER (WHERE managed)::int AS managed,
+              count(*) FILTER (WHERE vendor_built_in)::int AS built_in,
               count(*) FILTER (WHERE secret_count > 0)::int AS on_secret,
               count(*) FILTER (WHERE secret_count > 0 AND secret_since > $3::timestamptz - interval '90 days')::int AS under90,
               count(*) FILTER (WHERE secret_count > 0 AND secret_since <= $3::timestamptz - interval '90 days'
@@ -144,6 +160,7 @@ export class InventoryRepository {
     return {
       clients: totals.clients,
       managed: totals.managed,
+      vendorBuiltIn: totals.built_in,
       byAuthMethod: Object.fromEntries(methods.map((m) => [m.method, m.n])),
       onSecret: {
         total: totals.on_secret,

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, DomainError, ErrorCode, newId } from '@keyshift/common';
+import { Clock, decodeCursor, DomainError, encodeCursor, ErrorCode, newId } from '@keyshift/common';
 import { Transactions } from '@keyshift/database';
 import { JobName, JobQueue } from '@keyshift/queue';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
 import { AuthorizationServerEntity } from '../authorization-servers/authorization-server.entity';
 import { AuthorizationServersRepository } from '../authorization-servers/authorization-servers.repository';
+import { ConnectorError } from '../connectors/server-connector';
 import { ServerInventory } from '../connectors/server-inventory';
 import { ClientImports } from '../ports/client-imports';
 import { ImportInventoryDto } from './inventory.dto';
@@ -55,6 +56,7 @@ function clientView(c: InventoriedClient) {
     },
     clientCreatedAt: c.clientCreatedAt?.toISOString() ?? null,
     keys: { delivery: c.keyDelivery, count: c.keyCount },
+    vendorBuiltIn: c.vendorBuiltIn,
     managed: c.managedClientRowId !== null,
     managedClientRowId: c.managedClientRowId,
   };
@@ -118,6 +120,7 @@ export class InventoryService {
         'failed',
         'could not be queued (Redis unavailable); request it again',
         this.clock.now(),
+        null,
       );
       throw new DomainError(ErrorCode.DependencyUnavailable, 'the inventory could not be queued; try again');
     }
@@ -136,16 +139,19 @@ export class InventoryService {
     nextCursor: string | null;
   }> {
     const run = await this.run(serverId, runId);
+    const from = after
+      ? decodeCursor(after, (key) => key.length > 0 && encodeCursor(key) === after && !key.includes('\u0000'))
+      : null;
     const [summary, page] = await Promise.all([
       this.inventory.summary(run, this.clock.now()),
-      this.inventory.clients(run, after ? decodeURIComponent(after) : null, limit + 1),
+      this.inventory.clients(run, from, limit + 1),
     ]);
     const clients = page.slice(0, limit);
     return {
       run: runView(run),
       summary,
       clients: clients.map(clientView),
-      nextCursor: page.length > limit ? encodeURIComponent(clients[clients.length - 1].clientId) : null,
+      nextCursor: page.length > limit ? encodeCursor(clients[clients.length - 1].clientId) : null,
     };
   }
 
@@ -155,10 +161,10 @@ export class InventoryService {
    */
   async import(serverId: string, runId: string, input: ImportInventoryDto, by: Principal) {
     const run = await this.run(serverId, runId);
+    const server = await this.server(serverId);
     if (run.status !== 'done') {
       throw new DomainError(ErrorCode.TransitionNotAllowed, `the inventory run is ${run.status}, not done`);
     }
-    const server = await this.server(serverId);
     const listed = new Map(
       (await this.inventory.clients(run, null, input.clientIds.length, input.clientIds)).map((c) => [c.clientId, c]),
     );
@@ -173,6 +179,10 @@ export class InventoryService {
     for (const id of new Set(input.clientIds)) {
       const c = listed.get(id)!;
       if (c.managedClientRowId) skipped.push({ clientId: id, reason: 'already managed by Keyshift' });
+      else if (id === server.adminCredential?.clientId) {
+        // Migrating it would switch Keyshift's own admin credential away from under it.
+        skipped.push({ clientId: id, reason: "Keyshift's own admin service account at this server" });
+      } else if (c.vendorBuiltIn) skipped.push({ clientId: id, reason: 'a client the server itself ships and uses' });
       else if (!c.authMethod || !SECRET_METHODS.includes(c.authMethod)) {
         skipped.push({ clientId: id, reason: `not on a shared secret (${c.authMethod ?? 'unknown method'})` });
       } else wanted.push(c);
@@ -199,7 +209,7 @@ export class InventoryService {
     const rows: { row: number; value: unknown }[] = [];
     for (let i = 0; i < clients.length; i += READ_CONCURRENCY) {
       const batch = clients.slice(i, i + READ_CONCURRENCY);
-      const secrets = await Promise.all(batch.map((c) => this.serverInventory.readSecret(server, c.clientId, actor)));
+      const secrets = await Promise.all(batch.map((c) => this.readSecret(server, c.clientId, actor)));
       batch.forEach((c, j) =>
         rows.push({
           row: i + j + 1,
@@ -217,6 +227,19 @@ export class InventoryService {
       );
     }
     return rows;
+  }
+
+  /** A refusal from the server is the caller's to act on (409), a transient fault a 503; the whole import stops. */
+  private async readSecret(server: AuthorizationServerEntity, clientId: string, actor: string): Promise<string> {
+    try {
+      return await this.serverInventory.readSecret(server, clientId, actor);
+    } catch (error) {
+      if (!(error instanceof ConnectorError)) throw error;
+      throw new DomainError(
+        error.transient ? ErrorCode.DependencyUnavailable : ErrorCode.TransitionNotAllowed,
+        `nothing was imported: reading ${clientId}'s secret failed: ${error.message}`,
+      );
+    }
   }
 
   private async server(id: string): Promise<AuthorizationServerEntity> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TestAuthorizationServer } from '../test-as';
+import type { TestAuthorizationServer } from '../test-as';
 import { startTwinServer, toProvider, TwinAnswer, TwinRequest, TwinServer } from './twin-http';
 
 /**
@@ -26,12 +26,15 @@ export interface HydraTwin extends TwinServer {
   client(clientId: string): Promise<Record<string, unknown> | undefined>;
   /** How often each client's secret was replaced. */
   secretReplacements(clientId: string): number;
+  /** The value the last replacement set (which the PATCH answer carried). */
+  lastReplacedSecret(clientId: string): string | null;
 }
 
 interface Held {
   uri: string;
   token: string;
   replaced: number;
+  lastSecret?: string;
 }
 
 const SERVER_ISSUED = [
@@ -135,7 +138,10 @@ export async function startHydraTwin(provider: TestAuthorizationServer): Promise
       const updated = await toProvider('PUT', h.uri, h.token, { ...next, client_id: id });
       if (updated.status !== 200) return invalid(String(updated.body.error_description ?? updated.body.error));
       if (typeof updated.body.registration_access_token === 'string') h.token = updated.body.registration_access_token;
-      if (secret !== null) h.replaced += 1;
+      if (secret !== null) {
+        h.replaced += 1;
+        h.lastSecret = secret;
+      }
       return {
         status: 200,
         body: { ...withoutSecrets(updated.body), ...(secret !== null ? { client_secret: secret } : {}) },
@@ -156,5 +162,6 @@ export async function startHydraTwin(provider: TestAuthorizationServer): Promise
       return h ? read(clientId, h) : undefined;
     },
     secretReplacements: (clientId) => held.get(clientId)?.replaced ?? 0,
+    lastReplacedSecret: (clientId) => held.get(clientId)?.lastSecret ?? null,
   };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { TestAuthorizationServer } from '../test-as';
+import type { TestAuthorizationServer } from '../test-as';
 import { startTwinServer, toProvider, TwinAnswer, TwinRequest, TwinServer } from './twin-http';
 
 /**

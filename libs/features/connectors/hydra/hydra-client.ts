@@ -4,14 +4,28 @@ import { ListedClient, RegistrationChange } from '../server-connector';
 export type PatchOperation = { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /**
- * Hydra's OAuth2Client is RFC 7591 metadata with Hydra's extras; what Keyshift may record of it
- * is the metadata without the secret (which Hydra's admin GET never returns anyway).
+ * What Keyshift may record of a Hydra OAuth2Client: named RFC 7591 fields only, never the rest. A
+ * PATCH answer carries a replaced `client_secret`, and Hydra's free-form `metadata` (or a future
+ * rotated-secrets field) could carry anything, so this is an allowlist, not a denylist.
  */
+const RECORDED = [
+  'client_id',
+  'client_name',
+  'token_endpoint_auth_method',
+  'token_endpoint_auth_signing_alg',
+  'jwks_uri',
+  'jwks',
+  'grant_types',
+  'response_types',
+  'redirect_uris',
+  'scope',
+  'audience',
+  'created_at',
+  'updated_at',
+] as const;
+
 export function hydraMetadata(client: Record<string, unknown>): Record<string, unknown> {
-  const kept = { ...client };
-  delete kept.client_secret;
-  delete kept.registration_access_token;
-  return kept;
+  return Object.fromEntries(RECORDED.filter((f) => client[f] !== undefined).map((f) => [f, client[f]]));
 }
 
 /**
@@ -83,5 +97,6 @@ export function hydraListed(client: Record<string, unknown>): ListedClient | nul
         : Array.isArray(jwks?.keys)
           ? { delivery: 'jwks', count: jwks.keys.length }
           : { delivery: null, count: null },
+    vendorBuiltIn: false,
   };
 }

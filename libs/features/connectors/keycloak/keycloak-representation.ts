@@ -123,6 +123,16 @@ export function isKeycloakClient(value: unknown): value is KeycloakClient {
   return typeof v.id === 'string' && typeof v.clientId === 'string';
 }
 
+/** The clients every Keycloak realm is created with, for its own consoles and brokering. */
+const BUILT_IN = new Set([
+  'account',
+  'account-console',
+  'admin-cli',
+  'broker',
+  'realm-management',
+  'security-admin-console',
+]);
+
 /** Keycloak's own bookkeeping of a client secret (epoch seconds in attributes). */
 const SECRET_CREATED = 'client.secret.creation.time';
 const SECRET_EXPIRES = 'client.secret.expiration.time';
@@ -152,5 +162,6 @@ export function asListedClient(client: KeycloakClient): ListedClient {
     // Keycloak does not record when a client was created.
     createdAt: null,
     keys,
+    vendorBuiltIn: BUILT_IN.has(client.clientId),
   };
 }

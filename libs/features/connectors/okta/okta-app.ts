@@ -117,5 +117,7 @@ export function asListedClient(app: OktaApp, secrets: OktaSecret[] | null): List
       : Array.isArray(jwks?.keys)
         ? { delivery: 'jwks', count: jwks.keys.length }
         : { delivery: null, count: null },
+    // Okta's own apps (its consoles, the dashboard) are not oidc_client apps, which the listing filters on.
+    vendorBuiltIn: false,
   };
 }
