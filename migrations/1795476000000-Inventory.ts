@@ -16,6 +16,8 @@ export class Inventory1795476000000 implements MigrationInterface {
         "admin_calls" integer NOT NULL,
         "server_ms" integer NOT NULL,
         "attempts" integer NOT NULL,
+        "generation" integer NOT NULL,
+        "progress_at" TIMESTAMP WITH TIME ZONE NOT NULL,
         "error" text NULL,
         "requested_by" text NOT NULL,
         "created_at" TIMESTAMP WITH TIME ZONE NOT NULL,

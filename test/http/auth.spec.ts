@@ -12,6 +12,16 @@ const V1_ROUTES: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: str
   ['get', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000'],
   ['post', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/discover'],
   ['patch', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000'],
+  ['put', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/admin-access'],
+  ['post', '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/inventory'],
+  [
+    'get',
+    '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/inventory/01a20000-0000-7000-8000-000000000001',
+  ],
+  [
+    'post',
+    '/v1/authorization-servers/01a20000-0000-7000-8000-000000000000/inventory/01a20000-0000-7000-8000-000000000001/import',
+  ],
   ['put', '/v1/clients/01a20000-0000-7000-8000-000000000000/registration-access-token'],
   ['post', '/v1/clients'],
   ['post', '/v1/clients/import'],
@@ -68,7 +78,9 @@ describe('API authentication and roles', () => {
     const served = Object.entries(docs.body.paths as Record<string, Record<string, unknown>>)
       .filter(([path]) => path.startsWith('/v1'))
       .flatMap(([path, methods]) =>
-        Object.keys(methods).map((m) => `${m} ${path.replace(/\{id\}/g, ':id').replace(/\{keyId\}/g, ':keyId')}`),
+        Object.keys(methods).map(
+          (m) => `${m} ${path.replace(/\{id\}/g, ':id').replace(/\{(keyId|runId)\}/g, ':keyId')}`,
+        ),
       );
     const tested = V1_ROUTES.map(
       ([m, p]) => `${m} ${p.replace(/01a2[0-9a-f-]+?0001/, ':keyId').replace(/01a2[0-9a-f-]+/, ':id')}`,

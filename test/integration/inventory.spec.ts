@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
+import { InventoryTickHandler } from '@keyshift/features/inventory/inventory-tick.handler';
 import { InventoryService } from '@keyshift/features/inventory/inventory.service';
 import { EstateReports } from '@keyshift/features/reports/estate-reports.service';
 import { discoveredServer } from '../support/discovered-server';
@@ -148,6 +150,32 @@ describe('estate discovery through admin API twins', () => {
       skipped: [{ clientId: sample[0], reason: 'already managed by Keyshift' }],
     });
   }, 300_000);
+
+  it('a run whose job was lost is queued again by the tick and resumes at its stored cursor; one out of attempts fails', async () => {
+    const insert = (id: string, pages: number, nextPage: string | null, attempts: number) =>
+      rig.ds.query(
+        `INSERT INTO inventory_runs (id, server_id, status, next_page, pages, clients_found, admin_calls, server_ms,
+                                     attempts, generation, progress_at, error, requested_by, created_at, finished_at)
+         VALUES ($1, $2, 'running', $3, $4, 0, 0, 0, $5, 0, now() - interval '1 hour', NULL, 'ops', now(), NULL)`,
+        [id, keycloakId, nextPage, pages, attempts],
+      );
+    const lost = randomUUID();
+    const spent = randomUUID();
+    // Five pages were stored before its worker and its job vanished (no rows kept here: the tick must not restart it).
+    await insert(lost, 5, '500', 1);
+    await insert(spent, 0, null, 6);
+    await rig.worker.get(InventoryTickHandler).handle({ tick: 1 });
+    const resumed = await finished(keycloakId, lost);
+    expect(resumed.run).toMatchObject({ status: 'done', pages: 11, clientsFound: 500 });
+    const failed = await inventory().get(keycloakId, spent, undefined, 1);
+    expect(failed.run).toMatchObject({
+      status: 'failed',
+      error: 'its worker was lost 6 times; request a new inventory',
+    });
+    // A second tick finds nothing silent: the resumed run is closed, the spent one failed.
+    await rig.worker.get(InventoryTickHandler).handle({ tick: 2 });
+    expect((await inventory().get(keycloakId, lost, undefined, 1)).run.status).toBe('done');
+  }, 120_000);
 
   it('lists Hydra (pages by Link header) and refuses to import without secrets, saying how to', async () => {
     const run = await inventory().start(hydraId, ops);

@@ -3,6 +3,7 @@ import { KeyshiftConfig } from '@keyshift/config';
 import { AuthorizationServersModule } from '@keyshift/features/authorization-servers/authorization-servers.module';
 import { InventoryModule } from '@keyshift/features/inventory/inventory.module';
 import { InventoryRunHandler } from '@keyshift/features/inventory/inventory-run.handler';
+import { InventoryTickHandler } from '@keyshift/features/inventory/inventory-tick.handler';
 import { DiscoverServerHandler } from '@keyshift/features/authorization-servers/discover-server.handler';
 import { ReconcileClientHandler } from '@keyshift/features/reconcile/reconcile-client.handler';
 import { ReconcileSweepHandler } from '@keyshift/features/reconcile/reconcile-sweep.handler';
@@ -67,6 +68,7 @@ export class WorkerModule {
             ReportTickHandler,
             AuditVerifyTickHandler,
             InventoryRunHandler,
+            InventoryTickHandler,
           ],
           useFactory: (...handlers: unknown[]) => handlers,
         },
@@ -103,6 +105,11 @@ function periodicJobs(config: KeyshiftConfig): PeriodicJobSpec[] {
       name: 'audit-verify-tick',
       intervalMs: Math.min(config.audit.fullVerifyHours * 3_600_000, 600_000),
       build: (tick) => ({ name: JobName.AuditVerifyTick, data: { tick } }),
+    },
+    {
+      name: 'inventory-tick',
+      intervalMs: 60_000,
+      build: (tick) => ({ name: JobName.InventoryTick, data: { tick } }),
     },
     {
       name: 'campaign-tick',

@@ -41,6 +41,14 @@ export class InventoryRunEntity {
   @Column('integer')
   attempts!: number;
 
+  /** How often the run was queued (a lost job is queued again under a new id: `inventory.run/{id}/{generation}`). */
+  @Column('integer')
+  generation!: number;
+
+  /** Last sign of life: queued, claimed, or a page stored. The inventory tick re-queues a run silent too long. */
+  @Column('timestamptz', { name: 'progress_at' })
+  progressAt!: Date;
+
   /** Why it failed, in words a person can act on (no secrets). */
   @Column('text', { nullable: true })
   error!: string | null;

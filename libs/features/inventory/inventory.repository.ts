@@ -41,7 +41,7 @@ export class InventoryRepository {
   async claim(runId: string): Promise<InventoryRunEntity | null> {
     const { count } = await write(
       this.dataSource.manager,
-      `UPDATE inventory_runs SET status = 'running', attempts = attempts + 1
+      `UPDATE inventory_runs SET status = 'running', attempts = attempts + 1, progress_at = now()
         WHERE id = $1 AND status IN ('queued', 'running')`,
       [runId],
     );
@@ -64,7 +64,7 @@ export class InventoryRepository {
     const { count } = await write(
       tx,
       `UPDATE inventory_runs SET next_page = $3, pages = pages + 1, admin_calls = admin_calls + $4,
-              server_ms = server_ms + $5
+              server_ms = server_ms + $5, progress_at = now()
         WHERE id = $1 AND pages = $2 AND status = 'running'`,
       [run.id, run.pages, next, calls, serverMs],
     );
@@ -94,6 +94,42 @@ export class InventoryRepository {
       [runId, status, error, at, attempt],
     );
     return count > 0;
+  }
+
+  /** Open runs silent for longer than `seconds`, locked for the tick's transaction (other ticks skip them). */
+  lockSilent(
+    tx: Tx,
+    now: Date,
+    seconds: number,
+  ): Promise<Pick<InventoryRunEntity, 'id' | 'attempts' | 'generation'>[]> {
+    return tx.query(
+      `SELECT id, attempts, generation FROM inventory_runs
+        WHERE status IN ('queued', 'running') AND progress_at < $1::timestamptz - make_interval(secs => $2)
+        ORDER BY progress_at LIMIT 100
+        FOR UPDATE SKIP LOCKED`,
+      [now, seconds],
+    ) as Promise<Pick<InventoryRunEntity, 'id' | 'attempts' | 'generation'>[]>;
+  }
+
+  /** Queued again under the next generation (a new job id); its silence starts over. */
+  async requeue(tx: Tx, runId: string, generation: number, now: Date): Promise<void> {
+    await tx.query(`UPDATE inventory_runs SET generation = $2, progress_at = $3 WHERE id = $1`, [
+      runId,
+      generation,
+      now,
+    ]);
+  }
+
+  /** Closes silent runs out of attempts, with the reason. */
+  async failSilent(tx: Tx, runIds: string[], now: Date): Promise<void> {
+    await tx.query(
+      `UPDATE inventory_runs
+          SET status = 'failed', finished_at = $2,
+              error = 'its worker was lost ' || attempts || ' times; request a new inventory',
+              clients_found = (SELECT count(*) FROM inventory_clients WHERE run_id = inventory_runs.id)
+        WHERE id = ANY($1::uuid[])`,
+      [runIds, now],
+    );
   }
 
   /** A page of the run's clients in client_id order, each with the row of the Keyshift client it already is, if any. */

@@ -94,6 +94,8 @@ export class InventoryService {
       adminCalls: 0,
       serverMs: 0,
       attempts: 0,
+      generation: 0,
+      progressAt: this.clock.now(),
       error: null,
       requestedBy: actorOf(by),
       createdAt: this.clock.now(),
@@ -112,7 +114,7 @@ export class InventoryService {
       ]);
     });
     try {
-      await this.queue.enqueue({ name: JobName.InventoryRun, data: { runId: run.id } });
+      await this.queue.enqueue({ name: JobName.InventoryRun, data: { runId: run.id, generation: 0 } });
     } catch {
       // Nothing half-queued: a run no job will work is closed with the reason.
       await this.inventory.finish(

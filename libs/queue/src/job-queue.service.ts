@@ -31,6 +31,11 @@ export class JobQueue implements OnApplicationShutdown {
     });
   }
 
+  /** Where a job stands in its queue: `waiting`, `active`, `delayed`, `completed`, `failed`… or `unknown` (not in Redis). */
+  async state(job: JobPayload): Promise<string> {
+    return this.queue(queueNameOf(job)).getJobState(jobIdOf(job));
+  }
+
   async enqueueMany(jobs: JobPayload[]): Promise<void> {
     const byQueue = new Map<string, JobPayload[]>();
     for (const job of jobs) {

@@ -42,6 +42,8 @@ export enum JobName {
   AuditVerifyTick = 'audit.verify_tick',
   /** List every client at a server through its admin API, a page at a time (estate discovery). */
   InventoryRun = 'inventory.run',
+  /** Fan-out: queue again inventory runs whose job was lost (no progress, no live job). */
+  InventoryTick = 'inventory.tick',
 }
 
 /** Every job Keyshift queues. Payloads carry ids only: never a secret, token or key. */
@@ -61,7 +63,8 @@ export type JobPayload =
   | { name: JobName.ReportRender; data: { reportId: string; attempt: number } }
   | { name: JobName.ReportTick; data: { tick: number } }
   | { name: JobName.AuditVerifyTick; data: { tick: number } }
-  | { name: JobName.InventoryRun; data: { runId: string } }
+  | { name: JobName.InventoryRun; data: { runId: string; generation: number } }
+  | { name: JobName.InventoryTick; data: { tick: number } }
   | {
       name: JobName.Probe;
       data: {
@@ -99,6 +102,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.ReportTick]: QueueName.Reconcile,
   [JobName.AuditVerifyTick]: QueueName.Reconcile,
   [JobName.InventoryRun]: QueueName.Discovery,
+  [JobName.InventoryTick]: QueueName.Reconcile,
 };
 
 /** The queue a job goes to: its fixed queue, or for probes the server's own. */
@@ -136,7 +140,9 @@ export function jobIdOf(job: JobPayload): string {
     case JobName.ServerRevert:
       return `${job.name}/${job.data.clientRowId}/${job.data.version}`;
     case JobName.InventoryRun:
-      return `${job.name}/${job.data.runId}`;
+      return `${job.name}/${job.data.runId}/${job.data.generation}`;
+    case JobName.InventoryTick:
+      return `${job.name}/${job.data.tick}`;
     case JobName.KeyRotationStep:
       // A step writes the row's version forward, so the next step (or a retry) is a new job.
       return `${job.name}/${job.data.rotationId}/${job.data.version}`;
@@ -156,6 +162,12 @@ export const INVENTORY_ATTEMPTS = 6;
 
 /** Retry and retention policy per job, in one place. */
 export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
+  [JobName.InventoryTick]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
   [JobName.InventoryRun]: {
     // The run row keeps its cursor after each page: a retry resumes where the last attempt stood.
     // The last attempt fails the run with the reason (InventoryRunHandler).
