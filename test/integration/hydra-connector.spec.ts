@@ -1,15 +1,20 @@
 import { Phase, PhaseState, PHASE_ORDER } from '@keyshift/domain';
-import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import { ClientTransitions } from '@keyshift/features/clients/client-transitions.service';
-import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
 import { ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
 import { discoveredServer } from '../support/discovered-server';
-import { aClient } from '../support/factories';
-import { clientReaches, MigrationRig, operator, startMigrationRig } from '../support/migration-rig';
+import { clientReaches, MigrationRig, startMigrationRig } from '../support/migration-rig';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { HydraTwin, startHydraTwin } from '../support/twins/hydra-twin';
-import { waitFor } from '../support/wait-for';
+import {
+  advanceThroughCutover,
+  phasesEntered,
+  recordsHolding,
+  rollBack,
+  SecretMethod,
+  secretRequestStatus,
+  twinClient,
+} from '../support/vendor-twin-clients';
 
 /**
  * The Hydra connector against a twin of Ory Hydra's admin API in front of a real node-oidc-provider
@@ -21,45 +26,10 @@ describe('the Hydra connector, against its admin API twin', () => {
   let twin: HydraTwin;
   let serverId: string;
 
-  async function secretStatus(clientId: string, secret: string, method: string) {
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (method === 'client_secret_post') {
-      form.set('client_id', clientId);
-      form.set('client_secret', secret);
-    } else {
-      headers.authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
-    }
-    return (await fetch(`${provider.issuer}/token`, { method: 'POST', headers, body: form.toString() })).status;
-  }
-
-  async function hydraClient(tag: string, method: string, target: Record<string, unknown>) {
-    const reg = await provider.register({ token_endpoint_auth_method: method, client_name: tag });
-    twin.adopt(reg);
-    const { id } = await rig.worker.get(ClientsService).create(
-      aClient(serverId, {
-        clientId: reg.client_id,
-        clientSecret: reg.client_secret,
-        authMethod: method,
-        tags: [tag],
-        target,
-      }) as never,
-      operator,
-    );
-    return { id, reg };
-  }
-
-  /** No secret Keyshift ever saw, nor the admin credential, is in an audit event or a journal row. */
-  async function expectNoLeak(...secrets: string[]) {
-    for (const secret of secrets) {
-      const leaks = (await rig.ds.query(
-        `SELECT (SELECT count(*) FROM audit_events WHERE strpos(coalesce(after::text, '') || coalesce(before::text, ''), $1) > 0)
-              + (SELECT count(*) FROM registration_exchanges WHERE strpos(coalesce(change::text, '') || coalesce(answer::text, ''), $1) > 0) AS n`,
-        [secret],
-      )) as { n: string }[];
-      expect(Number(leaks[0].n)).toBe(0);
-    }
-  }
+  const secretStatus = (clientId: string, secret: string, method: string) =>
+    secretRequestStatus(provider.issuer, clientId, secret, method as SecretMethod);
+  const hydraClient = (tag: string, method: string, target: Record<string, unknown>) =>
+    twinClient(rig, serverId, provider, (reg) => twin.adopt(reg), tag, method as SecretMethod, target);
 
   beforeAll(async () => {
     provider = await startTestAuthorizationServer();
@@ -102,20 +72,16 @@ describe('the Hydra connector, against its admin API twin', () => {
       });
       expect(twin.secretReplacements(reg.client_id)).toBe(1);
       // Hydra's PATCH answered with the replaced secret: it is in no record Keyshift keeps.
-      await expectNoLeak(reg.client_secret, twin.lastReplacedSecret(reg.client_id)!, twin.adminToken);
+      expect(
+        await recordsHolding(rig, reg.client_secret, twin.lastReplacedSecret(reg.client_id)!, twin.adminToken),
+      ).toBe(0);
       expect(await secretStatus(reg.client_id, reg.client_secret, method)).toBe(401);
       expect(
         await rig.worker
           .get(ProbeRunner)
           .run({ clientRowId: id, method: ProbeMethod.PrivateKeyJwt, dpop: false, purpose: 'test' }),
       ).toMatchObject({ outcome: ProbeOutcome.Ok });
-      const trail = (await rig.worker.get(AuditLog).list({ subjectId: id, limit: 200 })).items;
-      const entered = [Phase.VendorCheck as string];
-      for (const e of trail) {
-        const phase = (e.after as Record<string, unknown> | null)?.phase as string | undefined;
-        if (phase && phase !== entered[entered.length - 1]) entered.push(phase);
-      }
-      expect(entered).toEqual(PHASE_ORDER);
+      expect(await phasesEntered(rig, id)).toEqual(PHASE_ORDER);
       expect(twin.calls.filter((c) => c.startsWith('PATCH'))).not.toHaveLength(0);
     },
     120_000,
@@ -139,16 +105,9 @@ describe('the Hydra connector, against its admin API twin', () => {
       cutover: 'automatic',
     });
     const transitions = rig.worker.get(ClientTransitions);
-    for (const phase of [Phase.VendorCheck, Phase.KeyRegistration, Phase.ParallelAuth, Phase.Cutover]) {
-      await clientReaches(rig, id, phase, PhaseState.Done);
-      if (phase !== Phase.Cutover) await transitions.apply(id, { type: 'advance', by: 'operator' }, 'ops');
-    }
+    await advanceThroughCutover(rig, id);
     expect(await secretStatus(reg.client_id, reg.client_secret, 'client_secret_basic')).toBe(401);
-    await transitions.apply(id, { type: 'rollback' }, 'ops');
-    await waitFor(
-      () => rig.row(id),
-      (c) => c.serverRevertTo === null,
-    );
+    await rollBack(rig, id);
     expect(await twin.client(reg.client_id)).toMatchObject({ token_endpoint_auth_method: 'client_secret_basic' });
     expect(await secretStatus(reg.client_id, reg.client_secret, 'client_secret_basic')).toBe(200);
 

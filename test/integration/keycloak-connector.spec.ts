@@ -1,15 +1,23 @@
 import { Phase, PhaseState, PHASE_ORDER } from '@keyshift/domain';
 import { AuditLog } from '@keyshift/features/audit/audit-log.service';
 import { ClientTransitions } from '@keyshift/features/clients/client-transitions.service';
-import { ClientsService } from '@keyshift/features/clients/clients.service';
-import { JwksChanges } from '@keyshift/features/keys/jwks-changes';
 import { ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
 import { ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
 import { discoveredServer } from '../support/discovered-server';
-import { aClient } from '../support/factories';
-import { clientReaches, MigrationRig, operator, startMigrationRig } from '../support/migration-rig';
+import { clientReaches, MigrationRig, startMigrationRig } from '../support/migration-rig';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { KeycloakTwin, startKeycloakTwin } from '../support/twins/keycloak-twin';
+import {
+  advanceThroughCutover,
+  breakPublishedJwks,
+  journal,
+  phasesEntered,
+  recordsHolding,
+  rollBack,
+  SecretMethod,
+  secretRequestStatus,
+  twinClient,
+} from '../support/vendor-twin-clients';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -23,51 +31,11 @@ describe('the Keycloak connector, against its admin API twin', () => {
   let twin: KeycloakTwin;
   let serverId: string;
 
-  async function secretRequest(clientId: string, secret: string, method: 'basic' | 'post') {
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    if (method === 'post') {
-      form.set('client_id', clientId);
-      form.set('client_secret', secret);
-    }
-    const res = await fetch(`${provider.issuer}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(method === 'basic'
-          ? { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` }
-          : {}),
-      },
-      body: form.toString(),
-    });
-    return res.status;
-  }
-
+  const secretRequest = (clientId: string, secret: string, method: SecretMethod) =>
+    secretRequestStatus(provider.issuer, clientId, secret, method);
   /** A client registered at the provider, held by the twin as a Keycloak realm client, imported into Keyshift. */
-  async function keycloakClient(
-    tag: string,
-    method: 'client_secret_basic' | 'client_secret_post',
-    target: Record<string, unknown>,
-  ) {
-    const reg = await provider.register({ token_endpoint_auth_method: method, client_name: tag });
-    twin.adopt(reg, tag);
-    const { id } = await rig.worker.get(ClientsService).create(
-      aClient(serverId, {
-        clientId: reg.client_id,
-        clientSecret: reg.client_secret,
-        authMethod: method,
-        tags: [tag],
-        target,
-      }) as never,
-      operator,
-    );
-    return { id, reg };
-  }
-
-  const journal = async (id: string) =>
-    (await rig.ds.query(
-      `SELECT operation, status FROM registration_exchanges WHERE client_row_id = $1 ORDER BY created_at`,
-      [id],
-    )) as { operation: string; status: string }[];
+  const keycloakClient = (tag: string, method: SecretMethod, target: Record<string, unknown>) =>
+    twinClient(rig, serverId, provider, (reg, name) => twin.adopt(reg, name), tag, method, target);
 
   beforeAll(async () => {
     provider = await startTestAuthorizationServer(['--accept-client-ids']);
@@ -130,16 +98,16 @@ describe('the Keycloak connector, against its admin API twin', () => {
         'DELETE /admin/realms/:realm/clients/:id/client-secret/rotated 204',
       ]),
     );
-    expect(await phasesEntered(id)).toEqual(PHASE_ORDER);
+    expect(await phasesEntered(rig, id)).toEqual(PHASE_ORDER);
     // The change the 503 and the 429 interrupted was settled by asking Keycloak (not shown there:
     // abandoned) and made again; then the key, the switch, the secret's regeneration and DPoP.
-    expect(await journal(id)).toEqual([
+    expect(await journal(rig, id)).toEqual([
       { operation: 'update', status: 'abandoned' },
       ...Array(4).fill({ operation: 'update', status: 'applied' }),
     ]);
 
     // At the provider: the old secret refused; the key works only with a DPoP proof.
-    expect(await secretRequest(reg.client_id, reg.client_secret, 'basic')).toBe(401);
+    expect(await secretRequest(reg.client_id, reg.client_secret, 'client_secret_basic')).toBe(401);
     const runner = rig.worker.get(ProbeRunner);
     expect(
       await runner.run({ clientRowId: id, method: ProbeMethod.PrivateKeyJwt, dpop: true, purpose: 'test' }),
@@ -164,14 +132,7 @@ describe('the Keycloak connector, against its admin API twin', () => {
       [serverId],
     )) as { n: number }[];
     expect(used[0].n).toBe(twin.adminTokens.size);
-    for (const secret of [reg.client_secret, rep.secret!, twin.serviceAccount.clientSecret]) {
-      const leaks = (await rig.ds.query(
-        `SELECT (SELECT count(*) FROM audit_events WHERE strpos(coalesce(after::text, '') || coalesce(before::text, ''), $1) > 0)
-              + (SELECT count(*) FROM registration_exchanges WHERE strpos(coalesce(change::text, '') || coalesce(answer::text, ''), $1) > 0) AS n`,
-        [secret],
-      )) as { n: string }[];
-      expect(Number(leaks[0].n)).toBe(0);
-    }
+    expect(await recordsHolding(rig, reg.client_secret, rep.secret!, twin.serviceAccount.clientSecret)).toBe(0);
     expect((await rig.worker.get(AuditLog).verify()).ok).toBe(true);
   }, 120_000);
 
@@ -183,24 +144,17 @@ describe('the Keycloak connector, against its admin API twin', () => {
       cutover: 'automatic',
     });
     const transitions = rig.worker.get(ClientTransitions);
-    for (const phase of [Phase.VendorCheck, Phase.KeyRegistration, Phase.ParallelAuth, Phase.Cutover]) {
-      await clientReaches(rig, id, phase, PhaseState.Done);
-      if (phase !== Phase.Cutover) await transitions.apply(id, { type: 'advance', by: 'operator' }, 'ops');
-    }
-    expect(await secretRequest(reg.client_id, reg.client_secret, 'post')).toBe(401);
+    await advanceThroughCutover(rig, id);
+    expect(await secretRequest(reg.client_id, reg.client_secret, 'client_secret_post')).toBe(401);
     expect(twin.client(reg.client_id)!.clientAuthenticatorType).toBe('client-jwt');
 
     // An admin token revoked meanwhile: the connector's 401 fetches a fresh one.
     await twin.revokeAdminTokens();
     const tokensBefore = twin.adminTokens.size;
-    await transitions.apply(id, { type: 'rollback' }, 'ops');
-    const reverted = await waitFor(
-      () => rig.row(id),
-      (c) => c.serverRevertTo === null,
-    );
-    expect(reverted.registrationState.authMethod).toBe('client_secret_post');
+    await rollBack(rig, id);
+    expect((await rig.row(id)).registrationState.authMethod).toBe('client_secret_post');
     expect(twin.client(reg.client_id)!.clientAuthenticatorType).toBe('client-secret');
-    expect(await secretRequest(reg.client_id, reg.client_secret, 'post')).toBe(200);
+    expect(await secretRequest(reg.client_id, reg.client_secret, 'client_secret_post')).toBe(200);
     expect(twin.adminTokens.size).toBeGreaterThan(tokensBefore);
 
     await transitions.apply(id, { type: 'resume' }, 'ops');
@@ -210,7 +164,7 @@ describe('the Keycloak connector, against its admin API twin', () => {
     }
     const done = await clientReaches(rig, id, Phase.Completed, PhaseState.Done);
     expect(done.registrationState).toMatchObject({ authMethod: 'private_key_jwt', secretRetired: true });
-    expect(await secretRequest(reg.client_id, reg.client_secret, 'post')).toBe(401);
+    expect(await secretRequest(reg.client_id, reg.client_secret, 'client_secret_post')).toBe(401);
   }, 120_000);
 
   it('a key refused right after the switch: switched back to the secret at Keycloak, failed with the reason', async () => {
@@ -221,10 +175,7 @@ describe('the Keycloak connector, against its admin API twin', () => {
     });
     await rig.campaign('kc-switchback');
     const waiting = await clientReaches(rig, id, Phase.Cutover, PhaseState.Waiting);
-    // The JWKS the server would fetch disappears (a broken publication): the switch cannot work.
-    const oldJwksId = waiting.jwksId!;
-    await rig.ds.query(`UPDATE clients SET jwks_id = $2 WHERE id = $1`, [id, `moved-${oldJwksId}`]);
-    await rig.worker.get(JwksChanges).announce(oldJwksId);
+    await breakPublishedJwks(rig, id, waiting.jwksId!);
     await rig.worker.get(ClientTransitions).apply(id, { type: 'cutover_confirmed' }, 'ops');
 
     const failed = await clientReaches(rig, id, Phase.Cutover, PhaseState.Failed);
@@ -235,7 +186,7 @@ describe('the Keycloak connector, against its admin API twin', () => {
     );
     expect(reverted.registrationState.authMethod).toBe('client_secret_basic');
     expect(twin.client(reg.client_id)!.clientAuthenticatorType).toBe('client-secret');
-    expect(await secretRequest(reg.client_id, reg.client_secret, 'basic')).toBe(200);
+    expect(await secretRequest(reg.client_id, reg.client_secret, 'client_secret_basic')).toBe(200);
   }, 120_000);
 
   it('successor: a new realm client holds the key from the start; the original is deleted at revocation', async () => {
@@ -260,21 +211,10 @@ describe('the Keycloak connector, against its admin API twin', () => {
     const done = await clientReaches(rig, id, Phase.Completed, PhaseState.Done);
     expect(done.registrationState).toMatchObject({ originalDeleted: true });
     expect(twin.client(reg.client_id)).toBeUndefined();
-    expect(await secretRequest(reg.client_id, reg.client_secret, 'basic')).toBe(401);
-    expect(await journal(id)).toEqual([
+    expect(await secretRequest(reg.client_id, reg.client_secret, 'client_secret_basic')).toBe(401);
+    expect(await journal(rig, id)).toEqual([
       { operation: 'register', status: 'applied' },
       { operation: 'delete', status: 'applied' },
     ]);
   }, 120_000);
-
-  /** The phases a client's audit trail shows it entering, in order. */
-  async function phasesEntered(id: string): Promise<string[]> {
-    const trail = (await rig.worker.get(AuditLog).list({ subjectId: id, limit: 200 })).items;
-    const entered = [Phase.VendorCheck as string];
-    for (const e of trail) {
-      const phase = (e.after as Record<string, unknown> | null)?.phase as string | undefined;
-      if (phase && phase !== entered[entered.length - 1]) entered.push(phase);
-    }
-    return entered;
-  }
 });

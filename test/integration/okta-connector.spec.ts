@@ -1,15 +1,21 @@
 import { Phase, PhaseState } from '@keyshift/domain';
 import { Role } from '@keyshift/features/api-tokens/api-token.entity';
 import { ClientTransitions } from '@keyshift/features/clients/client-transitions.service';
-import { ClientsService } from '@keyshift/features/clients/clients.service';
 import { InventoryService } from '@keyshift/features/inventory/inventory.service';
 import { ProbeMethod, ProbeOutcome } from '@keyshift/features/probes/probe.entity';
 import { ProbeRunner } from '@keyshift/features/probes/probe-runner.service';
 import { discoveredServer } from '../support/discovered-server';
-import { aClient } from '../support/factories';
-import { clientReaches, MigrationRig, operator, startMigrationRig } from '../support/migration-rig';
+import { clientReaches, MigrationRig, startMigrationRig } from '../support/migration-rig';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
 import { OktaTwin, startOktaTwin } from '../support/twins/okta-twin';
+import {
+  advanceThroughCutover,
+  recordsHolding,
+  rollBack,
+  SecretMethod,
+  secretRequestStatus,
+  twinClient,
+} from '../support/vendor-twin-clients';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -22,43 +28,10 @@ describe('the Okta connector, against its Management API twin', () => {
   let twin: OktaTwin;
   let serverId: string;
 
-  async function secretStatus(clientId: string, secret: string, method: string) {
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (method === 'client_secret_post') {
-      form.set('client_id', clientId);
-      form.set('client_secret', secret);
-    } else headers.authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
-    return (await fetch(`${provider.issuer}/token`, { method: 'POST', headers, body: form.toString() })).status;
-  }
-
-  async function oktaClient(tag: string, method: string, target: Record<string, unknown>) {
-    const reg = await provider.register({ token_endpoint_auth_method: method, client_name: tag });
-    twin.adopt(reg, tag);
-    const { id } = await rig.worker.get(ClientsService).create(
-      aClient(serverId, {
-        clientId: reg.client_id,
-        clientSecret: reg.client_secret,
-        authMethod: method,
-        tags: [tag],
-        target,
-      }) as never,
-      operator,
-    );
-    return { id, reg };
-  }
-
-  /** No secret Keyshift ever saw, nor the admin credential, is in an audit event or a journal row. */
-  async function expectNoLeak(...secrets: string[]) {
-    for (const secret of secrets) {
-      const leaks = (await rig.ds.query(
-        `SELECT (SELECT count(*) FROM audit_events WHERE strpos(coalesce(after::text, '') || coalesce(before::text, ''), $1) > 0)
-              + (SELECT count(*) FROM registration_exchanges WHERE strpos(coalesce(change::text, '') || coalesce(answer::text, ''), $1) > 0) AS n`,
-        [secret],
-      )) as { n: string }[];
-      expect(Number(leaks[0].n)).toBe(0);
-    }
-  }
+  const secretStatus = (clientId: string, secret: string, method: string) =>
+    secretRequestStatus(provider.issuer, clientId, secret, method as SecretMethod);
+  const oktaClient = (tag: string, method: string, target: Record<string, unknown>) =>
+    twinClient(rig, serverId, provider, (reg, label) => twin.adopt(reg, label), tag, method as SecretMethod, target);
 
   beforeAll(async () => {
     provider = await startTestAuthorizationServer(['--accept-client-ids']);
@@ -122,7 +95,7 @@ describe('the Okta connector, against its Management API twin', () => {
       outcome: ProbeOutcome.Ok,
       tokenBound: true,
     });
-    await expectNoLeak(reg.client_secret, twin.apiToken);
+    expect(await recordsHolding(rig, reg.client_secret, twin.apiToken)).toBe(0);
   }, 120_000);
 
   it('client_secret_post: rolled back before revocation, the secret works again and is still listed active', async () => {
@@ -132,17 +105,9 @@ describe('the Okta connector, against its Management API twin', () => {
       strategy: 'in_place',
       cutover: 'automatic',
     });
-    const transitions = rig.worker.get(ClientTransitions);
-    for (const phase of [Phase.VendorCheck, Phase.KeyRegistration, Phase.ParallelAuth, Phase.Cutover]) {
-      await clientReaches(rig, id, phase, PhaseState.Done);
-      if (phase !== Phase.Cutover) await transitions.apply(id, { type: 'advance', by: 'operator' }, 'ops');
-    }
+    await advanceThroughCutover(rig, id);
     expect(await secretStatus(reg.client_id, reg.client_secret, 'client_secret_post')).toBe(401);
-    await transitions.apply(id, { type: 'rollback' }, 'ops');
-    await waitFor(
-      () => rig.row(id),
-      (c) => c.serverRevertTo === null,
-    );
+    await rollBack(rig, id);
     expect(twin.app(reg.client_id)!.credentials.oauthClient.token_endpoint_auth_method).toBe('client_secret_post');
     expect(twin.secrets(reg.client_id)).toEqual([expect.objectContaining({ status: 'ACTIVE' })]);
     expect(await secretStatus(reg.client_id, reg.client_secret, 'client_secret_post')).toBe(200);

@@ -24,6 +24,7 @@ import { discoveredServer } from '../support/discovered-server';
 import { aClient } from '../support/factories';
 import { clientReaches, MigrationRig, operator, startMigrationRig } from '../support/migration-rig';
 import { startTestAuthorizationServer, TestAuthorizationServer } from '../support/test-as';
+import { toProvider } from '../support/twins/twin-http';
 
 /**
  * Issue 13's proof of the connector seam: a connector defined only in this file, registered in a
@@ -59,18 +60,6 @@ async function startAdminTwin(provider: TestAuthorizationServer): Promise<AdminT
   const records = new Map<string, { uri: string; token: string }>();
   const calls: string[] = [];
   const credentials = new Set<string>();
-  const toProvider = async (method: string, url: string, token: string | null, body?: unknown) => {
-    const res = await fetch(url, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
   const withoutSecrets = (metadata: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(metadata).filter(([k]) => !SERVER_ISSUED.includes(k)));
   const keep = (clientId: string, answer: Record<string, unknown>) => {

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Phase, PhaseState } from '@keyshift/domain';
 import {
@@ -22,8 +23,22 @@ import { Transform } from 'class-transformer';
 import { IsoDateTime, ListQueryDto, NestedObject } from '@keyshift/common';
 import { CutoverMode, MigrationStrategy, SenderConstraint, SourceAuthMethod, TargetAuthMethod } from './client.entity';
 
-/** A client tag: starts with a letter or digit, then letters, digits and . _ : / - (shared with inventory imports). */
+/** A client tag: starts with a letter or digit, then letters, digits and . _ : / -. */
 export const CLIENT_TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+
+/** A client's tags: at most 50, each a CLIENT_TAG of at most 64 characters (clients and inventory imports). */
+export function ClientTags(): PropertyDecorator {
+  return applyDecorators(
+    ArrayMaxSize(50),
+    MaxLength(64, { each: true }),
+    Matches(CLIENT_TAG, {
+      each: true,
+      message: 'each tag must start with a letter or digit and use letters, digits, . _ : / -',
+    }),
+    IsArray(),
+    IsString({ each: true }),
+  );
+}
 
 export class TargetDto {
   @ApiProperty({ enum: TargetAuthMethod, description: 'tls_client_auth and self_signed_tls_client_auth come later.' })
@@ -125,14 +140,7 @@ export class CreateClientDto {
 
   @ApiPropertyOptional({ type: [String], example: ['pci', 'wave-1'] })
   @IsOptional()
-  @ArrayMaxSize(50)
-  @MaxLength(64, { each: true })
-  @Matches(CLIENT_TAG, {
-    each: true,
-    message: 'each tag must start with a letter or digit and use letters, digits, . _ : / -',
-  })
-  @IsArray()
-  @IsString({ each: true })
+  @ClientTags()
   tags?: string[];
 }
 

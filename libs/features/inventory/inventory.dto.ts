@@ -7,7 +7,6 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  Matches,
   Max,
   MaxLength,
   Min,
@@ -15,7 +14,7 @@ import {
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import { NestedObject } from '@keyshift/common';
-import { CLIENT_TAG, TargetDto } from '../clients/clients.dto';
+import { ClientTags, TargetDto } from '../clients/clients.dto';
 
 /** The most clients one import request brings in (they are read from the server one by one). */
 export const MAX_IMPORT = 1000;
@@ -45,14 +44,7 @@ export class ImportInventoryDto {
 
   @ApiPropertyOptional({ type: [String], description: 'Tags for every imported client (same rules as client tags).' })
   @IsOptional()
-  @ArrayMaxSize(50)
-  @MaxLength(64, { each: true })
-  @Matches(CLIENT_TAG, {
-    each: true,
-    message: 'each tag must start with a letter or digit and use letters, digits, . _ : / -',
-  })
-  @IsArray()
-  @IsString({ each: true })
+  @ClientTags()
   tags?: string[];
 }
 
