@@ -62,6 +62,28 @@ describe('connector admin access over HTTP', () => {
     expect(await count()).toBe(before);
   });
 
+  it("defaults the assertion audience to what the connector's profile accepts", async () => {
+    const okta = await api
+      .http()
+      .post('/v1/authorization-servers')
+      .set(admin)
+      .send(
+        anAuthorizationServer({
+          issuer: 'https://acme.okta.example.com',
+          connector: {
+            type: 'okta',
+            adminUrl: 'https://acme.okta.example.com/api/v1',
+            credential: { kind: 'ssws', token: 'tok00' },
+          },
+        }),
+      );
+    expect(okta.status).toBe(201);
+    expect(okta.body.assertionAudience).toBe('token_endpoint');
+    expect(okta.body.connector.credential).toEqual({ kind: 'ssws', clientId: null, scope: null });
+    const rfc = await api.http().post('/v1/authorization-servers').set(admin).send(anAuthorizationServer());
+    expect(rfc.body.assertionAudience).toBe('issuer');
+  });
+
   it('refuses admin access for a connector that uses none', async () => {
     const res = await api
       .http()

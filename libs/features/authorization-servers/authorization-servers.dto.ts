@@ -143,8 +143,8 @@ export class CreateAuthorizationServerDto {
 
   @ApiPropertyOptional({
     enum: AssertionAudience,
-    default: AssertionAudience.Issuer,
-    description: 'The `aud` the server accepts in client assertions.',
+    description:
+      "The `aud` the server accepts in client assertions. Default: `issuer` where the connector's assertion profile accepts it, else `token_endpoint` (okta, hydra).",
   })
   @IsOptional()
   @IsEnum(AssertionAudience)

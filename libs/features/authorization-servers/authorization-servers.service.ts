@@ -18,6 +18,7 @@ import { AuditLog } from '../audit/audit-log.service';
 import { ConnectorCatalog } from '../ports/connector-catalog';
 import { actorOf, Principal } from '../api-tokens/principal';
 import { EnvelopeCipher } from '@keyshift/crypto';
+import type { ConnectorCapabilities } from '@keyshift/domain';
 import { adminAccessInput, adminUrlProblem } from './admin-access-input';
 import {
   adminCredentialContext,
@@ -60,6 +61,13 @@ export interface AuthorizationServerView {
   version: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** The issuer where the profile accepts it (most servers do), else the token endpoint URL. */
+function defaultAudience(capabilities: ConnectorCapabilities): AssertionAudience {
+  return capabilities.assertion.audiences.includes('issuer')
+    ? AssertionAudience.Issuer
+    : AssertionAudience.TokenEndpoint;
 }
 
 export function toServerView(s: AuthorizationServerEntity): AuthorizationServerView {
@@ -138,7 +146,9 @@ export class AuthorizationServersService {
       adminCredentialCiphertext:
         admin.access.secret === null ? null : this.cipher.encrypt(admin.access.secret, adminCredentialContext(id)),
       jwksCacheSeconds: input.jwksCacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS,
-      assertionAudience: input.assertionAudience ?? AssertionAudience.Issuer,
+      // Unless the operator says, the audience the connector's assertion profile accepts (Okta and
+      // Hydra take only the token URL); the vendor check still judges an explicit choice.
+      assertionAudience: input.assertionAudience ?? defaultAudience(this.connectors.capabilities(input.connector.type)),
       maxAssertionSeconds: input.maxAssertionSeconds ?? 60,
       rotationPolicy: null,
       probeRatePerSecond: input.probeRatePerSecond ?? this.config.probes.defaultRatePerSecond,
