@@ -43,8 +43,8 @@ const PHASES_WITH_KEYS: readonly Phase[] = [
  *
  * In place: the key is registered beside the secret method, the method switches at cutover, and
  * DPoP comes last; where the server keeps the dormant secret after the switch, secret revocation
- * regenerates or deletes it there (no rollback goes back past revocation). Successor: a new registration holds the key from key_registration on; the
- * original is deleted at secret_revocation.
+ * regenerates or deletes it there (no rollback goes back past revocation). Successor: a new
+ * registration holds the key from key_registration on; the original is deleted at secret_revocation.
  */
 export function desiredRegistration(phase: Phase, facts: RegistrationFacts): DesiredRegistration {
   const keys = PHASES_WITH_KEYS.includes(phase);

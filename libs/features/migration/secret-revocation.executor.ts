@@ -9,8 +9,9 @@ import { describeProbe, PhaseWork } from './phase-work';
 
 /**
  * Phase 5, the point of no return. Refuses to act unless the client's last cutover probe was a
- * successful key token request. Revokes at the server (in place: the switch already did;
- * successor: RFC 7592 DELETE of the original), then probes with the old secret: only a refusal
+ * successful key token request. Revokes at the server (in place: the switch already stopped the
+ * secret, and where the server still stores it the connector regenerates or deletes it; successor:
+ * the original is deleted), then probes with the old secret: only a refusal
  * (invalid_client) is evidence. The transition that records it also shreds Keyshift's copy.
  */
 @Injectable()
