@@ -134,6 +134,63 @@ describe('AdminSessions', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it.each([
+    [undefined, 47_999, 48_000], // no expires_in: Keycloak's 60 s assumed, a fifth held back
+    [10, 4_999, 5_000], // short tokens: at least 5 s held back
+    [3600, 3_539_999, 3_540_000], // long tokens: at most 60 s held back
+  ])(
+    'with expires_in %s, reuses the token until %s ms and fetches anew at %s ms',
+    async (expiresIn, reused, renewed) => {
+      const t = setup([
+        { status: 200, body: { access_token: 'tok-1', ...(expiresIn ? { expires_in: expiresIn } : {}) } },
+        { status: 200, body: { access_token: 'tok-2', expires_in: 60 } },
+      ]);
+      const access = t.sessions.access(t.server)!;
+      await access.authorization();
+      t.advance(reused);
+      expect(await access.authorization()).toBe('Bearer tok-1');
+      t.advance(renewed - reused);
+      expect(await access.authorization()).toBe('Bearer tok-2');
+    },
+  );
+
+  it('asks for the configured scope, and names what is wrong with an answer it cannot use', async () => {
+    const scoped = setup([{ status: 200, body: { access_token: 't', expires_in: 60 } }]);
+    await scoped.sessions
+      .access({
+        ...scoped.server,
+        adminCredential: { kind: 'client_credentials', clientId: 'a', scope: 'okta.apps.read okta.apps.manage' },
+      } as never)!
+      .authorization();
+    expect(scoped.requests[0].body).toBe('grant_type=client_credentials&scope=okta.apps.read+okta.apps.manage');
+    expect(scoped.requests[0].headers).toMatchObject({
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    });
+
+    const tokenless = setup([{ status: 200, body: { token_type: 'Bearer' } }]);
+    await expect(tokenless.sessions.access(tokenless.server)!.authorization()).rejects.toMatchObject({
+      message: 'admin token request: HTTP 200',
+      transient: false,
+    });
+    const limited = setup([{ status: 429, body: { error: 'slow_down' } }]);
+    await expect(limited.sessions.access(limited.server)!.authorization()).rejects.toMatchObject({
+      message: 'admin token request: HTTP 429 (slow_down)',
+      transient: true,
+    });
+    const undiscovered = setup([]);
+    await expect(
+      undiscovered.sessions.access({ ...undiscovered.server, capabilities: null } as never)!.authorization(),
+    ).rejects.toMatchObject({ transient: true, message: expect.stringContaining('token endpoint') });
+    expect(undiscovered.requests).toHaveLength(0);
+  });
+
+  it('a static token cannot be renewed; an admin token can', () => {
+    const t = setup([], 'bearer');
+    expect(t.sessions.access(t.server)!.renewable).toBe(false);
+    expect(setup([]).sessions.access(setup([]).server)!.renewable).toBe(true);
+  });
+
   it('no admin URL, no admin access', () => {
     const t = setup([]);
     expect(t.sessions.access({ ...t.server, connectorAdminUrl: null })).toBeNull();

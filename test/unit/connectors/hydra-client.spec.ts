@@ -49,3 +49,85 @@ describe('Hydra clients in RFC 7591 terms', () => {
     expect(nextPageToken(undefined)).toBeNull();
   });
 });
+
+describe('Hydra mapping, case by case', () => {
+  const never = () => {
+    throw new Error('no secret should be made');
+  };
+
+  it('moves between inline keys and a URL, sets and unsets the alg, switches the method, in one patch', () => {
+    expect(
+      hydraPatch(
+        { jwks_uri: 'https://old/jwks.json', token_endpoint_auth_signing_alg: 'RS256' },
+        {
+          jwks: { keys: [{ kid: 'k1' }] },
+          token_endpoint_auth_method: 'client_secret_post',
+          token_endpoint_auth_signing_alg: null,
+        },
+        never,
+      ),
+    ).toEqual([
+      { op: 'remove', path: '/jwks_uri' },
+      { op: 'add', path: '/jwks', value: { keys: [{ kid: 'k1' }] } },
+      { op: 'add', path: '/token_endpoint_auth_method', value: 'client_secret_post' },
+      { op: 'remove', path: '/token_endpoint_auth_signing_alg' },
+    ]);
+    expect(
+      hydraPatch({ jwks_uri: 'https://old' }, { jwks_uri: null, token_endpoint_auth_signing_alg: 'PS256' }, never),
+    ).toEqual([
+      { op: 'remove', path: '/jwks_uri' },
+      { op: 'add', path: '/token_endpoint_auth_signing_alg', value: 'PS256' },
+    ]);
+    expect(hydraPatch({ jwks: null }, { jwks_uri: 'https://k' }, never)).toEqual([
+      { op: 'add', path: '/jwks_uri', value: 'https://k' },
+    ]);
+    expect(hydraPatch({}, {}, never)).toEqual([]);
+  });
+
+  it('lists every shape of client it may meet', () => {
+    expect(hydraListed({ client_secret: 'x' })).toBeNull();
+    expect(
+      hydraListed({
+        client_id: 'k',
+        client_name: '',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{}, {}] },
+        grant_types: ['client_credentials', 7],
+        created_at: 'not a date',
+      }),
+    ).toEqual({
+      clientId: 'k',
+      name: null,
+      authMethod: 'private_key_jwt',
+      grantTypes: ['client_credentials'],
+      secrets: { count: 0, issuedAt: null, expiresAt: null },
+      createdAt: null,
+      keys: { delivery: 'jwks', count: 2 },
+      vendorBuiltIn: false,
+    });
+    expect(
+      hydraListed({
+        client_id: 'u',
+        client_name: 'billing',
+        token_endpoint_auth_method: 'client_secret_post',
+        jwks_uri: 'https://k/jwks.json',
+        client_secret_expires_at: 1_900_000_000,
+      }),
+    ).toMatchObject({
+      name: 'billing',
+      grantTypes: [],
+      secrets: { count: 1, expiresAt: new Date(1_900_000_000_000) },
+      keys: { delivery: 'jwks_uri', count: null },
+    });
+    expect(hydraListed({ client_id: 'jwt', token_endpoint_auth_method: 'client_secret_jwt' })!.secrets.count).toBe(1);
+    expect(hydraListed({ client_id: 'none', token_endpoint_auth_method: 'none' })!.secrets.count).toBe(0);
+  });
+
+  it('reads next-page links in the forms servers send', () => {
+    expect(nextPageToken(['<https://x/c?page_token=a>; rel="prev"', '<https://x/c?page_token=b>; rel="next"'])).toBe(
+      'b',
+    );
+    expect(nextPageToken('<https://x/c?page_token=a>; rel=prev, </c?page_token=z>;rel=next')).toBe('z');
+    expect(nextPageToken('<https://x/c>; rel="next"')).toBeNull();
+  });
+});

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  asListedClient,
   asRegistrationMetadata,
+  isKeycloakClient,
   KeycloakClient,
   newClient,
   withChange,
@@ -103,5 +105,89 @@ describe('Keycloak client representations in RFC 7591 terms', () => {
         'dpop.bound.access.tokens': 'false',
       },
     });
+  });
+});
+
+describe('Keycloak clients as estate discovery lists them', () => {
+  it("a secret client: one secret, dated by Keycloak's own attributes", () => {
+    const listed = asListedClient({
+      ...fixture.secret_only,
+      attributes: { 'client.secret.creation.time': '1764979200', 'client.secret.expiration.time': '1767571200' },
+    });
+    expect(listed).toEqual({
+      clientId: 'billing-api',
+      name: 'Billing API',
+      authMethod: 'client_secret_basic',
+      grantTypes: ['client_credentials'],
+      secrets: { count: 1, issuedAt: new Date(1_764_979_200_000), expiresAt: new Date(1_767_571_200_000) },
+      createdAt: null,
+      keys: { delivery: null, count: null },
+      vendorBuiltIn: false,
+    });
+    expect(asListedClient({ ...fixture.secret_only, attributes: {} }).secrets).toEqual({
+      count: 1,
+      issuedAt: null,
+      expiresAt: null,
+    });
+  });
+
+  it("a key client, a public one, the realm's own clients", () => {
+    expect(asListedClient(fixture.signed_jwt_with_jwks_url)).toMatchObject({
+      authMethod: 'private_key_jwt',
+      secrets: { count: 0 },
+      keys: { delivery: 'jwks_uri', count: null },
+    });
+    const inline = {
+      ...fixture.signed_jwt_with_jwks_url,
+      attributes: { 'use.jwks.string': 'true', 'jwks.string': '{"keys":[{},{},{}]}' },
+    };
+    expect(asListedClient(inline).keys).toEqual({ delivery: 'jwks', count: 3 });
+    const broken = { ...inline, attributes: { 'use.jwks.string': 'true', 'jwks.string': '{not json' } };
+    expect(asListedClient(broken).keys).toEqual({ delivery: 'jwks', count: null });
+    expect(asRegistrationMetadata(broken)).not.toHaveProperty('jwks');
+    const cert = { ...fixture.signed_jwt_with_jwks_url, attributes: { 'jwt.credential.certificate': 'MIIB' } };
+    expect(asListedClient(cert).keys).toEqual({ delivery: 'certificate', count: 1 });
+    expect(asListedClient({ id: 'p', clientId: 'spa', publicClient: true })).toMatchObject({
+      authMethod: 'none',
+      grantTypes: [],
+      secrets: { count: 0 },
+    });
+    for (const builtIn of [
+      'account',
+      'account-console',
+      'admin-cli',
+      'broker',
+      'realm-management',
+      'security-admin-console',
+    ]) {
+      expect(asListedClient({ id: builtIn, clientId: builtIn }).vendorBuiltIn).toBe(true);
+    }
+    expect(asListedClient({ id: 'x', clientId: 'x', clientAuthenticatorType: 'client-x509' }).authMethod).toBe(
+      'tls_client_auth',
+    );
+    expect(asListedClient({ id: 'y', clientId: 'y', clientAuthenticatorType: 'something-new' }).authMethod).toBeNull();
+  });
+
+  it('reads a client with no authenticator as Keycloak defaults it (client-secret), and DPoP off unless "true"', () => {
+    expect(
+      asRegistrationMetadata({ id: 'z', clientId: 'z', attributes: { 'dpop.bound.access.tokens': 'TRUE' } }),
+    ).toEqual({
+      client_id: 'z',
+      token_endpoint_auth_method: 'client_secret_basic',
+      dpop_bound_access_tokens: false,
+    });
+    expect(isKeycloakClient({ id: 'a', clientId: 'b' })).toBe(true);
+    for (const bad of [null, [], { id: 'a' }, { clientId: 'b' }, 'x']) expect(isKeycloakClient(bad)).toBe(false);
+  });
+
+  it('turns DPoP off, and a secret method on, in Keycloak attribute terms', () => {
+    const next = withChange(fixture.signed_jwt_with_jwks_url, {
+      dpop_bound_access_tokens: false,
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    expect(next.attributes!['dpop.bound.access.tokens']).toBe('false');
+    expect(next.clientAuthenticatorType).toBe('client-secret');
+    expect(withChange({ id: 'n', clientId: 'n' }, {}).attributes).toEqual({});
+    expect(newClient('keyshift-2', {}).name).toBeUndefined();
   });
 });

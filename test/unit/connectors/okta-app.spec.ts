@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   asListedClient,
   asRegistrationMetadata,
+  isOktaApp,
   newApp,
   OktaApp,
   OktaSecret,
@@ -79,5 +80,43 @@ describe('Okta OpenID Connect apps in RFC 7591 terms', () => {
         },
       },
     });
+  });
+});
+
+describe('Okta apps, case by case', () => {
+  it('reads an app with nothing optional as Okta defaults it', () => {
+    expect(asRegistrationMetadata({ id: '0oa9' })).toEqual({
+      client_id: '0oa9',
+      token_endpoint_auth_method: 'client_secret_basic',
+      dpop_bound_access_tokens: false,
+    });
+    expect(isOktaApp({ id: 'x' })).toBe(true);
+    for (const bad of [null, [], { label: 'x' }, 'x']) expect(isOktaApp(bad)).toBe(false);
+  });
+
+  it('builds the parts an app lacks, and removes a key URL on a rollback', () => {
+    expect(withChange({ id: '0oa9' }, { jwks_uri: 'https://k/a.json', dpop_bound_access_tokens: false })).toEqual({
+      id: '0oa9',
+      credentials: { oauthClient: {} },
+      settings: { oauthClient: { jwks_uri: 'https://k/a.json', dpop_bound_access_tokens: false } },
+    });
+    const staged = withChange(fixture.app, { jwks_uri: 'https://k/a.json' });
+    expect(withChange(staged, { jwks_uri: null }).settings!.oauthClient).not.toHaveProperty('jwks_uri');
+    expect(withChange(staged, {}).settings!.oauthClient!.jwks_uri).toBe('https://k/a.json');
+  });
+
+  it('lists keys as Okta holds them, and ignores dates it cannot read', () => {
+    const byUri = withChange(fixture.app, { jwks_uri: 'https://k/a.json' });
+    expect(asListedClient(byUri, []).keys).toEqual({ delivery: 'jwks_uri', count: null });
+    const inline = withChange(fixture.app, { jwks: { keys: [{ kid: 'a' }, { kid: 'b' }] } });
+    expect(asListedClient(inline, []).keys).toEqual({ delivery: 'jwks', count: 2 });
+    const undated = { ...fixture.app, created: 'yesterday', label: undefined };
+    expect(asListedClient(undated, [{ id: 's', status: 'ACTIVE', created: 'soon' }])).toMatchObject({
+      name: null,
+      createdAt: null,
+      secrets: { count: 1, issuedAt: null },
+    });
+    expect(newApp({}).label).toBe('Keyshift successor');
+    expect(newApp({}).settings!.oauthClient).not.toHaveProperty('jwks_uri');
   });
 });
