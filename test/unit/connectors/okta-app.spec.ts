@@ -117,6 +117,6 @@ describe('Okta apps, case by case', () => {
       secrets: { count: 1, issuedAt: null },
     });
     expect(newApp({}).label).toBe('Keyshift successor');
-    expect(newApp({}).settings!.oauthClient).not.toHaveProperty('jwks_uri');
+    expect((newApp({}) as OktaApp).settings!.oauthClient).not.toHaveProperty('jwks_uri');
   });
 });
