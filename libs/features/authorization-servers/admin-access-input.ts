@@ -28,67 +28,56 @@ export function adminAccessInput(
   prefix = 'connector.',
 ): { problems: FieldProblem[] } | { access: AdminAccessInput } {
   const problems: FieldProblem[] = [];
-  const named = (p: FieldProblem[]) => p.map((x) => ({ ...x, field: prefix + x.field.replace(/^connector\./, '') }));
+  const refuse = (field: string, message: string) => problems.push({ field: prefix + field, message });
+  const outcome = (access: AdminAccessInput) => (problems.length ? { problems } : { access });
+  const type = connector.type;
   if (!needs) {
-    if (connector.adminUrl !== undefined) problems.push(notUsed('connector.adminUrl', connector.type));
-    if (connector.credential !== undefined) problems.push(notUsed('connector.credential', connector.type));
-    if (connector.adminCallsPerMinute !== undefined)
-      problems.push(notUsed('connector.adminCallsPerMinute', connector.type));
-    return problems.length
-      ? { problems: named(problems) }
-      : { access: { adminUrl: null, credential: null, secret: null } };
+    for (const field of ['adminUrl', 'credential', 'adminCallsPerMinute'] as const) {
+      if (connector[field] !== undefined) refuse(field, `is not used by the ${type} connector`);
+    }
+    return outcome({ adminUrl: null, credential: null, secret: null });
   }
-  if (connector.adminUrl === undefined) {
-    problems.push({ field: 'connector.adminUrl', message: `is required by the ${connector.type} connector` });
-  } else {
+  if (connector.adminUrl === undefined) refuse('adminUrl', `is required by the ${type} connector`);
+  else {
     const problem = adminUrlProblem(connector.adminUrl, scope);
-    if (problem) problems.push({ field: 'connector.adminUrl', message: problem });
+    if (problem) refuse('adminUrl', problem);
   }
   const given = connector.credential;
   if (!given) {
-    if (!needs.credentialOptional) {
-      problems.push({ field: 'connector.credential', message: `is required by the ${connector.type} connector` });
-    }
-    return problems.length
-      ? { problems: named(problems) }
-      : { access: { adminUrl: connector.adminUrl ?? null, credential: null, secret: null } };
+    if (!needs.credentialOptional) refuse('credential', `is required by the ${type} connector`);
+    return outcome({ adminUrl: connector.adminUrl ?? null, credential: null, secret: null });
   }
   if (!needs.credentials.includes(given.kind)) {
-    problems.push({
-      field: 'connector.credential.kind',
-      message: `must be one of: ${needs.credentials.join(', ')} (for the ${connector.type} connector)`,
-    });
-    return { problems: named(problems) };
+    refuse('credential.kind', `must be one of: ${needs.credentials.join(', ')} (for the ${type} connector)`);
+    return { problems };
   }
-  const wanted = given.kind === 'client_credentials' ? ['clientId', 'clientSecret'] : ['token'];
-  const allowed = given.kind === 'client_credentials' ? ['clientId', 'clientSecret', 'scope'] : ['token'];
-  for (const field of wanted) {
-    if (given[field as keyof typeof given] === undefined) {
-      problems.push({ field: `connector.credential.${field}`, message: `is required for kind ${given.kind}` });
+  const { required, secret } = CREDENTIAL_FIELDS[given.kind];
+  const allowed: readonly string[] = [...required, ...(given.kind === 'client_credentials' ? ['scope'] : [])];
+  for (const field of required) {
+    if (given[field] === undefined) refuse(`credential.${field}`, `is required for kind ${given.kind}`);
+  }
+  for (const field of ['clientId', 'clientSecret', 'token', 'scope'] as const) {
+    if (!allowed.includes(field) && given[field] !== undefined) {
+      refuse(`credential.${field}`, `is not used by kind ${given.kind}`);
     }
   }
-  for (const field of ['clientId', 'clientSecret', 'token', 'scope']) {
-    if (!allowed.includes(field) && given[field as keyof typeof given] !== undefined) {
-      problems.push({ field: `connector.credential.${field}`, message: `is not used by kind ${given.kind}` });
-    }
-  }
-  if (problems.length) return { problems: named(problems) };
-  return {
-    access: {
-      adminUrl: connector.adminUrl!,
-      credential: { kind: given.kind, clientId: given.clientId ?? null, scope: given.scope ?? null },
-      secret: (given.kind === 'client_credentials' ? given.clientSecret : given.token)!,
-    },
-  };
+  return outcome({
+    adminUrl: connector.adminUrl!,
+    credential: { kind: given.kind, clientId: given.clientId ?? null, scope: given.scope ?? null },
+    secret: given[secret]!,
+  });
 }
+
+/** Per credential kind: the fields it must carry, and which of them is the secret part that gets sealed. */
+const CREDENTIAL_FIELDS = {
+  client_credentials: { required: ['clientId', 'clientSecret'], secret: 'clientSecret' },
+  bearer: { required: ['token'], secret: 'token' },
+  ssws: { required: ['token'], secret: 'token' },
+} as const;
 
 /** Why an admin URL cannot be used (endpoint policy, and no query: paths are appended to it), or null. */
 export function adminUrlProblem(adminUrl: string, scope: EndpointScope): string | null {
   const problem = endpointProblem('connector.adminUrl', adminUrl, scope);
   if (problem) return problem.replace(/^connector\.adminUrl /, '');
   return adminUrl.includes('?') ? 'must not have a query string' : null;
-}
-
-function notUsed(field: string, type: string): FieldProblem {
-  return { field, message: `is not used by the ${type} connector` };
 }

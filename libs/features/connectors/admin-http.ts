@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { OutboundError, OutboundHttp } from '@keyshift/outbound';
+import { OutboundError, OutboundHttp, retryAfterSeconds } from '@keyshift/outbound';
 import { AdminAccess, ConnectorError } from './server-connector';
 
 export interface AdminAnswer {
@@ -100,19 +100,10 @@ const RATE_LIMIT_RETRIES = 3;
 /** The longest Retry-After waited out in the call; longer ones fail the call as transient at once. */
 const MAX_HOLD_MS = 30_000;
 
-/** RFC 9110 §10.2.3: delay-seconds or an HTTP-date; null when absent or unreadable. */
-export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | null {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return null;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
 /** How long a server asked Keyshift to wait: Retry-After, else Okta's X-Rate-Limit-Reset (epoch seconds). */
 export function holdOffMs(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | null {
-  const retryAfter = retryAfterMs(headers['retry-after'], now);
-  if (retryAfter !== null) return retryAfter;
+  const retryAfter = retryAfterSeconds(headers['retry-after'], new Date(now));
+  if (retryAfter !== null) return retryAfter * 1000;
   const reset = Array.isArray(headers['x-rate-limit-reset'])
     ? headers['x-rate-limit-reset'][0]
     : headers['x-rate-limit-reset'];

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@keyshift/common';
 import { EnvelopeCipher } from '@keyshift/crypto';
-import { OutboundError, OutboundHttp } from '@keyshift/outbound';
+import { basicAuthorization, jsonObject, OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { RequestBudget } from '@keyshift/queue';
 import { SYSTEM_ACTORS } from '../api-tokens/principal';
 import { AuditLog } from '../audit/audit-log.service';
@@ -122,7 +122,6 @@ export class AdminSessions {
     if (!endpoint) {
       throw new ConnectorError('admin token: discovery has not found the server token endpoint yet', true);
     }
-    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64');
     const form = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
     let res;
     try {
@@ -130,7 +129,7 @@ export class AdminSessions {
         method: 'POST',
         url: endpoint,
         headers: {
-          authorization: `Basic ${basic}`,
+          authorization: basicAuthorization(clientId, secret),
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
         },
@@ -140,7 +139,7 @@ export class AdminSessions {
       if (!(error instanceof OutboundError)) throw error;
       throw new ConnectorError(`admin token request failed: ${error.message}`, error.kind !== 'forbidden');
     }
-    const body = parsed(res.body);
+    const body = jsonObject(res.body);
     if (res.status !== 200 || typeof body?.access_token !== 'string') {
       const oauth = typeof body?.error === 'string' ? ` (${body.error})` : '';
       throw new ConnectorError(
@@ -160,14 +159,5 @@ export class AdminSessions {
       header: `Bearer ${body.access_token}`,
       until: now + Math.max(0, seconds - margin) * 1000,
     };
-  }
-}
-
-function parsed(body: Buffer): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { OutboundError, OutboundHttp } from '@keyshift/outbound';
+import { jsonObject, OutboundError, OutboundHttp } from '@keyshift/outbound';
 import { ConnectorError } from './server-connector';
 
 export interface Exchange {
@@ -51,20 +51,10 @@ export class Rfc7592Http {
         error.kind === 'timeout' || error.kind === 'network',
       );
     }
-    const body = parseJson(res.body);
+    const body = jsonObject(res.body);
     if (res.status >= 200 && res.status < 300)
       return { status: res.status, body: body ?? {}, latencyMs: res.latencyMs };
     throw refusal(purpose, res.status, body);
-  }
-}
-
-function parseJson(body: Buffer): Record<string, unknown> | null {
-  if (body.length === 0) return null;
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }
 

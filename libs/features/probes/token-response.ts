@@ -1,3 +1,4 @@
+import { jsonObject, retryAfterSeconds } from '@keyshift/outbound';
 import { ProbeOutcome } from './probe.entity';
 
 export interface ClassifiedResponse {
@@ -12,27 +13,12 @@ export interface ClassifiedResponse {
 
 const MAX_DETAIL = 300;
 
-/** Retry-After is delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function retryAfterSeconds(value: string | string[] | undefined, now: Date): number | null {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (!raw) return null;
-  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
-}
+// Shared with the admin APIs; re-exported for the probes' own callers.
+export { retryAfterSeconds };
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | null {
   const v = headers[name];
   return (Array.isArray(v) ? v[0] : v) ?? null;
-}
-
-function parseJson(body: Buffer): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -45,7 +31,7 @@ export function classifyTokenResponse(
   body: Buffer,
   now: Date,
 ): ClassifiedResponse {
-  const json = parseJson(body);
+  const json = jsonObject(body);
   const base: ClassifiedResponse = {
     outcome: ProbeOutcome.InvalidResponse,
     errorCode: null,
